@@ -1,0 +1,271 @@
+//! SQLite backend: the embedded default.
+//!
+//! One writer thread owns the only writing connection and commits appends in groups (group
+//! commit): whatever queued while the previous commit was syncing goes into the next transaction,
+//! each request under its own savepoint so one refused append does not fail the others. Positions
+//! are rowids handed out by that single writer, so commit order equals position order and readers
+//! can tail by position alone. Readers use a small pool of read-only connections (WAL lets them
+//! run beside the writer).
+
+mod read;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use tokio::sync::{oneshot, watch};
+use uuid::Uuid;
+
+use crate::migrate;
+use crate::{
+    AppendResult, Backend, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent,
+    StoreError,
+};
+
+use writer::{WriteOp, Writer};
+
+/// Read connections kept open for reuse.
+const READ_POOL: usize = 8;
+
+/// The SQLite event store. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+    head: watch::Receiver<Position>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and starts the writer thread.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        let p = path.clone();
+        let (writer, head) =
+            tokio::task::spawn_blocking(move || Writer::start(&p)).await.map_err(join_err)??;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writer,
+                readers: Mutex::new(Vec::new()),
+                head,
+            }),
+        })
+    }
+
+    /// The database file (projections open their own connections on it).
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Opens a connection configured like the store's own (WAL, busy timeout, FULL sync).
+    pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on a pooled read connection in a blocking task.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.lock_readers().pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => Self::open_connection(&inner.path)?,
+            };
+            let out = f(&conn);
+            let mut pool = inner.lock_readers();
+            if pool.len() < READ_POOL {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(join_err)?
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> WriteOp,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner.writer.send(make(tx))?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+impl Inner {
+    fn lock_readers(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        // The pool is a plain Vec: a panic while it was held leaves it valid.
+        self.readers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn join_err(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Io(std::io::Error::other(e.to_string()))
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        self.write(|reply| {
+            WriteOp::Run(Box::new(move |conn| {
+                let _ = reply.send(run_migrations(conn));
+            }))
+        })
+        .await
+    }
+
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        if events.is_empty() {
+            return Err(StoreError::Invalid("append of no events".into()));
+        }
+        let stream = stream.to_string();
+        self.write(|reply| WriteOp::Append {
+            stream,
+            expected,
+            events,
+            reply,
+        })
+        .await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let stream = stream.to_string();
+        self.read(move |c| read::stream(c, &stream, after_version, limit))
+            .await
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
+        let stream = stream.to_string();
+        self.read(move |c| read::stream_version(c, &stream)).await
+    }
+
+    async fn read_all(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read(move |c| read::all(c, after.seq, limit)).await
+    }
+
+    async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
+        self.read(move |c| read::by_id(c, event_id)).await
+    }
+
+    fn appended(&self) -> watch::Receiver<Position> {
+        self.inner.head.clone()
+    }
+
+    async fn put_key_if_absent(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        let key_id = key_id.to_string();
+        let wrapped = wrapped.to_vec();
+        self.write(|reply| {
+            WriteOp::Run(Box::new(move |conn| {
+                let r = (|| {
+                    conn.execute(
+                        "INSERT INTO data_keys (key_id, wrapped, created_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (key_id) DO NOTHING",
+                        rusqlite::params![key_id, wrapped, chrono::Utc::now().to_rfc3339()],
+                    )?;
+                    let stored: Vec<u8> = conn.query_row(
+                        "SELECT wrapped FROM data_keys WHERE key_id = ?1",
+                        [&key_id],
+                        |r| r.get(0),
+                    )?;
+                    Ok(stored)
+                })();
+                let _ = reply.send(r);
+            }))
+        })
+        .await
+    }
+
+    async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key_id = key_id.to_string();
+        self.read(move |c| {
+            Ok(c.prepare_cached("SELECT wrapped FROM data_keys WHERE key_id = ?1")?
+                .query_row([&key_id], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn destroy_key(&self, key_id: &str) -> Result<bool, StoreError> {
+        let key_id = key_id.to_string();
+        self.write(|reply| {
+            WriteOp::Run(Box::new(move |conn| {
+                let r = conn
+                    .execute("DELETE FROM data_keys WHERE key_id = ?1", [&key_id])
+                    .map(|n| n > 0)
+                    .map_err(StoreError::from);
+                let _ = reply.send(r);
+            }))
+        })
+        .await
+    }
+}
+
+fn run_migrations(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(migrate::CREATE_TABLE)?;
+    for m in migrate::SQLITE {
+        let done: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM _pawpost_migrations WHERE version = ?1)",
+            [m.version],
+            |r| r.get(0),
+        )?;
+        if done {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(m.sql)?;
+        tx.execute(
+            "INSERT INTO _pawpost_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![m.version, m.name, chrono::Utc::now().to_rfc3339()],
+        )?;
+        tx.commit()?;
+        tracing::info!(migration = m.name, "applied sqlite migration");
+    }
+    Ok(())
+}
