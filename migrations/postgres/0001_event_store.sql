@@ -37,11 +37,15 @@ DECLARE
     v_n   int := cardinality(p_ids);
     v_cur bigint;
     v_pos bigint;
+    v_id  uuid;
 BEGIN
-    IF EXISTS (SELECT 1 FROM events WHERE event_id = ANY (p_ids)) THEN
-        RETURN QUERY SELECT 2, 0::bigint, 0::bigint, '0'::text;
-        RETURN;
-    END IF;
+    -- One scalar look-up per id: a cached generic plan for "= ANY(array)" may scan the table.
+    FOREACH v_id IN ARRAY p_ids LOOP
+        IF EXISTS (SELECT 1 FROM events WHERE event_id = v_id) THEN
+            RETURN QUERY SELECT 2, 0::bigint, 0::bigint, '0'::text;
+            RETURN;
+        END IF;
+    END LOOP;
     IF p_expected = -1 THEN
         INSERT INTO streams AS s (stream_id, version) VALUES (p_stream, v_n)
         ON CONFLICT (stream_id) DO UPDATE SET version = s.version + v_n

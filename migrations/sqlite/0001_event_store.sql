@@ -1,5 +1,6 @@
 -- The event log. `position` is the rowid, assigned by the single writer in commit order, so
--- readers may tail it by position alone.
+-- readers may tail it by position alone. A stream's version is MAX(version) over the
+-- (stream, version) index: with one writer no separate streams table is needed.
 CREATE TABLE events (
     position       INTEGER PRIMARY KEY,
     event_id       BLOB    NOT NULL UNIQUE,
@@ -11,12 +12,6 @@ CREATE TABLE events (
     metadata       TEXT    NOT NULL,
     UNIQUE (stream, version)
 );
-
--- Current version of every stream (the optimistic-concurrency check reads it).
-CREATE TABLE streams (
-    stream  TEXT    PRIMARY KEY,
-    version INTEGER NOT NULL
-) WITHOUT ROWID;
 
 -- Wrapped data keys of forgettable payloads. Deleting a row erases the content it protected.
 CREATE TABLE data_keys (

@@ -159,7 +159,9 @@ impl KeyRing {
                 },
             )
             .map_err(|_| CryptoError::Tampered)?;
-        String::from_utf8(pt).map(Some).map_err(|_| CryptoError::Malformed)
+        String::from_utf8(pt)
+            .map(Some)
+            .map_err(|_| CryptoError::Malformed)
     }
 
     /// Destroys the data key `key_id`: its content becomes unreadable everywhere.
@@ -204,11 +206,7 @@ impl KeyRing {
         let mut wrapped = nonce.to_vec();
         wrapped.extend_from_slice(&wrapped_ct);
         // Another writer may have created it first: use whichever is stored.
-        let stored = self
-            .inner
-            .store
-            .put_key_if_absent(key_id, &wrapped)
-            .await?;
+        let stored = self.inner.store.put_key_if_absent(key_id, &wrapped).await?;
         self.remember(key_id, &stored)
     }
 

@@ -36,6 +36,9 @@ pub enum StoreError {
 impl StoreError {
     /// True for errors where reloading the stream and deciding again can succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Conflict { .. } | StoreError::DuplicateEvent { .. })
+        matches!(
+            self,
+            StoreError::Conflict { .. } | StoreError::DuplicateEvent { .. }
+        )
     }
 }

@@ -41,8 +41,11 @@ pub trait EventStore: Send + Sync + 'static {
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError>;
 
     /// Committed events after `after` in global order, at most `limit`. Safe to tail.
-    async fn read_all(&self, after: Position, limit: usize)
-        -> Result<Vec<RecordedEvent>, StoreError>;
+    async fn read_all(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
 
     /// One event by id (idempotency look-ups).
     async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError>;

@@ -87,7 +87,9 @@ impl NewEvent {
 ///
 /// SQLite commits in position order, so `commit` is always 0 there; PostgreSQL orders by
 /// `(transaction xid8, global position)` because transactions commit out of position order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Position {
     pub commit: u64,
     pub seq: u64,

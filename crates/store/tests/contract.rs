@@ -23,7 +23,11 @@ fn event(kind: &str, n: u64) -> NewEvent {
 
 async fn appends_get_gapless_versions(store: Arc<dyn EventStore>) {
     let r1 = store
-        .append("s-a", ExpectedVersion::NoStream, vec![event("A", 1), event("A", 2)])
+        .append(
+            "s-a",
+            ExpectedVersion::NoStream,
+            vec![event("A", 1), event("A", 2)],
+        )
         .await
         .unwrap();
     assert_eq!((r1.first_version, r1.last_version), (1, 2));
@@ -38,7 +42,11 @@ async fn appends_get_gapless_versions(store: Arc<dyn EventStore>) {
     assert_eq!(versions, vec![1, 2, 3]);
     let ns: Vec<u64> = events
         .iter()
-        .map(|e| e.decode::<serde_json::Value>().unwrap()["n"].as_u64().unwrap())
+        .map(|e| {
+            e.decode::<serde_json::Value>().unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(ns, vec![1, 2, 3]);
     assert_eq!(store.read_stream("s-a", 2, 100).await.unwrap().len(), 1);
@@ -56,12 +64,18 @@ async fn expected_version_is_enforced(store: Arc<dyn EventStore>) {
         .append("s-b", ExpectedVersion::NoStream, vec![event("B", 2)])
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict { actual: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict { actual: 1, .. }),
+        "{err:?}"
+    );
     let err = store
         .append("s-b", ExpectedVersion::Exact(5), vec![event("B", 2)])
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict { actual: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict { actual: 1, .. }),
+        "{err:?}"
+    );
     assert!(err.is_retryable());
     let ok = store
         .append("s-b", ExpectedVersion::Exact(1), vec![event("B", 2)])
@@ -72,7 +86,10 @@ async fn expected_version_is_enforced(store: Arc<dyn EventStore>) {
         .append("s-new", ExpectedVersion::Exact(3), vec![event("B", 1)])
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Conflict { actual: 0, .. }), "{err:?}");
+    assert!(
+        matches!(err, StoreError::Conflict { actual: 0, .. }),
+        "{err:?}"
+    );
     // A refused append leaves nothing behind.
     assert_eq!(store.stream_version("s-new").await.unwrap(), 0);
     assert_eq!(store.read_stream("s-b", 0, 10).await.unwrap().len(), 2);
@@ -139,7 +156,11 @@ async fn read_all_is_global_order(store: Arc<dyn EventStore>) {
     assert!(all.windows(2).all(|w| w[0].position < w[1].position));
     let ns: Vec<u64> = all
         .iter()
-        .map(|e| e.decode::<serde_json::Value>().unwrap()["n"].as_u64().unwrap())
+        .map(|e| {
+            e.decode::<serde_json::Value>().unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(ns, (0..30).collect::<Vec<_>>());
     // Paging resumes exactly after the last position seen.
@@ -150,7 +171,10 @@ async fn read_all_is_global_order(store: Arc<dyn EventStore>) {
     assert_eq!(Position::from_cursor(&cursor), Some(all[9].position));
 }
 
-async fn read_all_eventually(store: &Arc<dyn EventStore>, n: usize) -> Vec<pawpost_store::RecordedEvent> {
+async fn read_all_eventually(
+    store: &Arc<dyn EventStore>,
+    n: usize,
+) -> Vec<pawpost_store::RecordedEvent> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let all = store.read_all(Position::START, n + 100).await.unwrap();
@@ -195,7 +219,10 @@ async fn data_keys_are_kept_and_destroyed(store: Arc<dyn EventStore>) {
     // The first key stays: a racing creator gets the stored one back.
     let stored = store.put_key_if_absent("k1", b"second").await.unwrap();
     assert_eq!(stored, b"first");
-    assert_eq!(store.get_key("k1").await.unwrap().as_deref(), Some(&b"first"[..]));
+    assert_eq!(
+        store.get_key("k1").await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
     assert!(store.destroy_key("k1").await.unwrap());
     assert!(!store.destroy_key("k1").await.unwrap());
     assert_eq!(store.get_key("k1").await.unwrap(), None);
@@ -224,7 +251,10 @@ async fn stress_concurrent_writers_and_tailing_subscriber(store: Arc<dyn EventSt
             }
             // Nothing more than what was written arrives.
             let extra = tokio::time::timeout(Duration::from_millis(200), sub.next()).await;
-            assert!(extra.is_err(), "subscriber received more events than written");
+            assert!(
+                extra.is_err(),
+                "subscriber received more events than written"
+            );
             seen
         })
     };
@@ -239,7 +269,11 @@ async fn stress_concurrent_writers_and_tailing_subscriber(store: Arc<dyn EventSt
             while i < PER_WRITER {
                 let stream = format!("stress-{}", (w * 7 + i) % STREAMS);
                 // Mostly single events, sometimes a batch of three.
-                let n = if i % 10 == 0 { 3.min(PER_WRITER - i) } else { 1 };
+                let n = if i % 10 == 0 {
+                    3.min(PER_WRITER - i)
+                } else {
+                    1
+                };
                 let events = (i..i + n)
                     .map(|k| {
                         NewEvent::json(
@@ -252,7 +286,9 @@ async fn stress_concurrent_writers_and_tailing_subscriber(store: Arc<dyn EventSt
                         .unwrap()
                     })
                     .collect();
-                s.append(&stream, ExpectedVersion::Any, events).await.unwrap();
+                s.append(&stream, ExpectedVersion::Any, events)
+                    .await
+                    .unwrap();
                 i += n;
             }
         }));
@@ -280,7 +316,12 @@ async fn stress_concurrent_writers_and_tailing_subscriber(store: Arc<dyn EventSt
         let mut last: HashMap<&str, u64> = HashMap::new();
         for e in &seen {
             let prev = last.insert(&e.stream, e.version).unwrap_or(0);
-            assert_eq!(e.version, prev + 1, "stream {} skipped or reordered", e.stream);
+            assert_eq!(
+                e.version,
+                prev + 1,
+                "stream {} skipped or reordered",
+                e.stream
+            );
         }
         // Every writer's events, each exactly once.
         let mut per_writer: HashMap<u64, HashSet<u64>> = HashMap::new();

@@ -208,11 +208,7 @@ impl EventStore for PgStore {
         self.inner.head.clone()
     }
 
-    async fn put_key_if_absent(
-        &self,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Result<Vec<u8>, StoreError> {
+    async fn put_key_if_absent(&self, key_id: &str, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {
         let client = self.client().await?;
         client
             .execute(
@@ -221,7 +217,10 @@ impl EventStore for PgStore {
             )
             .await?;
         let row = client
-            .query_one("SELECT wrapped FROM data_keys WHERE key_id = $1", &[&key_id])
+            .query_one(
+                "SELECT wrapped FROM data_keys WHERE key_id = $1",
+                &[&key_id],
+            )
             .await?;
         Ok(row.get(0))
     }
@@ -229,7 +228,10 @@ impl EventStore for PgStore {
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt("SELECT wrapped FROM data_keys WHERE key_id = $1", &[&key_id])
+            .query_opt(
+                "SELECT wrapped FROM data_keys WHERE key_id = $1",
+                &[&key_id],
+            )
             .await?;
         Ok(row.map(|r| r.get(0)))
     }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{Metadata, Position, RecordedEvent, StoreError};
 
-const COLUMNS: &str = "transaction_id::text, global_position, event_id, stream_id, \
+const COLUMNS: &str = "transaction_id::text AS tx, global_position, event_id, stream_id, \
      stream_version, event_type, schema_version, data::text, metadata::text";
 
 fn decode(row: &Row) -> Result<RecordedEvent, StoreError> {
@@ -49,7 +49,7 @@ pub(super) async fn all(
                 "SELECT {COLUMNS} FROM events
                  WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
                    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                 ORDER BY transaction_id, global_position
+                 ORDER BY events.transaction_id, events.global_position
                  LIMIT $3"
             ),
             &[&after.commit.to_string(), &(after.seq as i64), &limit(n)],

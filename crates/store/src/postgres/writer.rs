@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::try_join_all;
+use futures::future::join_all;
 use tokio::sync::{oneshot, watch};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Statement};
@@ -132,9 +132,7 @@ async fn run(conn: &mut Conn, group: &[Request]) -> Result<Vec<Row>, StoreError>
     let Some((lock, stmt)) = conn.statements.clone() else {
         return Err(StoreError::Closed);
     };
-    let tx = conn.client.transaction().await?;
     let streams: Vec<&str> = group.iter().map(|r| r.stream.as_str()).collect();
-    tx.query_one(&lock, &[&streams]).await?;
     let params: Vec<_> = group.iter().map(Params::of).collect();
     let args: Vec<[&(dyn ToSql + Sync); 7]> = params
         .iter()
@@ -150,9 +148,21 @@ async fn run(conn: &mut Conn, group: &[Request]) -> Result<Vec<Row>, StoreError>
             ]
         })
         .collect();
-    let queries = args.iter().map(|a| tx.query_one(&stmt, a));
-    let rows = try_join_all(queries).await?;
-    tx.commit().await?;
+    // The whole group goes out pipelined, one round trip: BEGIN, locks, appends, COMMIT. If any
+    // statement fails the transaction is aborted and the COMMIT rolls it back, so the group's
+    // result counts only when every statement succeeded.
+    let client = &conn.client;
+    let lock_args: [&(dyn ToSql + Sync); 1] = [&streams];
+    let (begin, locked, rows, commit) = tokio::join!(
+        client.batch_execute("BEGIN"),
+        client.query_one(&lock, &lock_args),
+        join_all(args.iter().map(|a| client.query_one(&stmt, a))),
+        client.batch_execute("COMMIT"),
+    );
+    begin?;
+    locked?;
+    let rows = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
+    commit?;
     Ok(rows
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
@@ -230,7 +240,9 @@ fn fail(group: Vec<Request>, e: StoreError) {
     let msg = e.to_string();
     for req in group {
         let err = match &e {
-            StoreError::Postgres(pe) if pe.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+            StoreError::Postgres(pe)
+                if pe.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) =>
+            {
                 // A racing writer stored the same event id or created the same stream first.
                 StoreError::Conflict {
                     stream: req.stream.clone(),

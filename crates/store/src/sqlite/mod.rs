@@ -52,8 +52,9 @@ impl SqliteStore {
             }
         }
         let p = path.clone();
-        let (writer, head) =
-            tokio::task::spawn_blocking(move || Writer::start(&p)).await.map_err(join_err)??;
+        let (writer, head) = tokio::task::spawn_blocking(move || Writer::start(&p))
+            .await
+            .map_err(join_err)??;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
@@ -194,11 +195,7 @@ impl EventStore for SqliteStore {
         self.inner.head.clone()
     }
 
-    async fn put_key_if_absent(
-        &self,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Result<Vec<u8>, StoreError> {
+    async fn put_key_if_absent(&self, key_id: &str, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {
         let key_id = key_id.to_string();
         let wrapped = wrapped.to_vec();
         self.write(|reply| {
@@ -225,9 +222,11 @@ impl EventStore for SqliteStore {
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key_id = key_id.to_string();
         self.read(move |c| {
-            Ok(c.prepare_cached("SELECT wrapped FROM data_keys WHERE key_id = ?1")?
-                .query_row([&key_id], |r| r.get(0))
-                .optional()?)
+            Ok(
+                c.prepare_cached("SELECT wrapped FROM data_keys WHERE key_id = ?1")?
+                    .query_row([&key_id], |r| r.get(0))
+                    .optional()?,
+            )
         })
         .await
     }

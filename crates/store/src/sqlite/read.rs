@@ -82,17 +82,20 @@ pub(super) fn stream(
 }
 
 pub(super) fn stream_version(conn: &Connection, stream: &str) -> Result<u64, StoreError> {
+    // The (stream, version) index answers this directly; the single writer keeps it exact.
     let v: Option<i64> = conn
-        .prepare_cached("SELECT version FROM streams WHERE stream = ?1")?
-        .query_row([stream], |r| r.get(0))
-        .optional()?;
+        .prepare_cached("SELECT MAX(version) FROM events WHERE stream = ?1")?
+        .query_row([stream], |r| r.get(0))?;
     Ok(v.unwrap_or(0) as u64)
 }
 
 pub(super) fn by_id(conn: &Connection, id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
     let mut stmt =
         conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE event_id = ?1"))?;
-    match stmt.query_row([id.as_bytes().as_slice()], decode).optional()? {
+    match stmt
+        .query_row([id.as_bytes().as_slice()], decode)
+        .optional()?
+    {
         Some(r) => Ok(Some(r?)),
         None => Ok(None),
     }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::mpsc;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use tokio::sync::{oneshot, watch};
 
 use crate::{AppendResult, ExpectedVersion, NewEvent, Position, StoreError};
@@ -58,98 +58,112 @@ fn current_head(conn: &Connection) -> Position {
     }
 }
 
-type Pending = (
-    String,
-    ExpectedVersion,
-    Vec<NewEvent>,
-    oneshot::Sender<Result<AppendResult, StoreError>>,
-);
+type Reply = oneshot::Sender<Result<AppendResult, StoreError>>;
 
 fn run(mut conn: Connection, rx: mpsc::Receiver<WriteOp>, head: watch::Sender<Position>) {
-    let mut group: Vec<Pending> = Vec::new();
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(op) = next.take() {
-            match op {
-                WriteOp::Append {
-                    stream,
-                    expected,
-                    events,
-                    reply,
-                } => group.push((stream, expected, events, reply)),
-                WriteOp::Run(f) => {
-                    commit_group(&mut conn, &mut group, &head);
-                    f(&mut conn);
-                    // A migration may have created the events table.
-                    head.send_if_modified(|h| {
-                        let now = current_head(&conn);
-                        let changed = now > *h;
-                        if changed {
-                            *h = now;
-                        }
-                        changed
-                    });
-                }
+    // An operation taken from the queue while a group was open, to run once it has committed.
+    let mut carried: Option<WriteOp> = None;
+    loop {
+        let op = match carried.take() {
+            Some(op) => op,
+            None => match rx.recv() {
+                Ok(op) => op,
+                Err(_) => return,
+            },
+        };
+        match op {
+            WriteOp::Run(f) => {
+                f(&mut conn);
+                // A migration may have created the events table.
+                advance(&head, current_head(&conn));
             }
-            if group.len() < MAX_GROUP {
-                next = rx.try_recv().ok();
+            WriteOp::Append {
+                stream,
+                expected,
+                events,
+                reply,
+            } => {
+                carried = commit_group(&mut conn, &rx, (stream, expected, events, reply), &head);
             }
         }
-        commit_group(&mut conn, &mut group, &head);
     }
 }
 
-/// Commits every queued append in one transaction, each under its own savepoint.
-fn commit_group(conn: &mut Connection, group: &mut Vec<Pending>, head: &watch::Sender<Position>) {
-    if group.is_empty() {
-        return;
-    }
-    let pending = std::mem::take(group);
-    let mut results: Vec<Result<AppendResult, StoreError>> = Vec::with_capacity(pending.len());
+fn advance(head: &watch::Sender<Position>, to: Position) {
+    head.send_if_modified(|h| {
+        let changed = to > *h;
+        if changed {
+            *h = to;
+        }
+        changed
+    });
+}
+
+/// Group commit: opens one transaction, applies `first` and every append that arrives while the
+/// group is being written (each under its own savepoint, so one refused append does not fail the
+/// others), commits once, then answers every caller. Returns a non-append operation that was
+/// dequeued meanwhile, to run after the commit.
+fn commit_group(
+    conn: &mut Connection,
+    rx: &mpsc::Receiver<WriteOp>,
+    first: (String, ExpectedVersion, Vec<NewEvent>, Reply),
+    head: &watch::Sender<Position>,
+) -> Option<WriteOp> {
+    let mut carried = None;
+    let mut replies: Vec<(Reply, Result<AppendResult, StoreError>)> = Vec::new();
     let outcome = (|| -> Result<(), StoreError> {
         let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for (stream, expected, events, _) in &pending {
+        let mut next = Some(first);
+        while let Some((stream, expected, events, reply)) = next.take() {
             let mut sp = tx.savepoint()?;
-            let r = append_one(&sp, stream, *expected, events);
+            let r = append_one(&sp, &stream, expected, &events);
             if r.is_ok() {
                 sp.commit()?;
             } else {
                 sp.rollback()?;
             }
-            results.push(r);
+            replies.push((reply, r));
+            if replies.len() >= MAX_GROUP {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(WriteOp::Append {
+                    stream,
+                    expected,
+                    events,
+                    reply,
+                }) => next = Some((stream, expected, events, reply)),
+                Ok(other) => carried = Some(other),
+                Err(_) => {}
+            }
         }
         tx.commit()?;
         Ok(())
     })();
     match outcome {
         Ok(()) => {
-            let top = results
+            let top = replies
                 .iter()
-                .filter_map(|r| r.as_ref().ok())
+                .filter_map(|(_, r)| r.as_ref().ok())
                 .map(|r| r.position)
                 .max();
-            for ((.., reply), r) in pending.into_iter().zip(results) {
+            for (reply, r) in replies {
                 let _ = reply.send(r);
             }
             if let Some(top) = top {
-                head.send_if_modified(|h| {
-                    let changed = top > *h;
-                    if changed {
-                        *h = top;
-                    }
-                    changed
-                });
+                advance(head, top);
             }
         }
         Err(e) => {
             // Nothing of the group was committed: every caller gets the failure.
             tracing::error!(error = %e, "sqlite group commit failed");
             let msg = e.to_string();
-            for (.., reply) in pending {
+            for (reply, _) in replies {
                 let _ = reply.send(Err(StoreError::Io(std::io::Error::other(msg.clone()))));
             }
         }
     }
+    carried
 }
 
 fn append_one(
@@ -158,21 +172,25 @@ fn append_one(
     expected: ExpectedVersion,
     events: &[NewEvent],
 ) -> Result<AppendResult, StoreError> {
-    // Idempotency: are any of these ids stored already?
-    let mut found = Vec::new();
+    // Idempotency: are any of these ids stored already? (An index probe; rows only if so.)
+    let mut exists = conn.prepare_cached("SELECT 1 FROM events WHERE event_id = ?1")?;
+    let mut any = false;
     for ev in events {
-        if let Some(stored) = super::read::by_id(conn, ev.event_id)? {
-            found.push(stored);
+        if exists.exists([ev.event_id.as_bytes().as_slice()])? {
+            any = true;
+            break;
         }
     }
-    if !found.is_empty() {
+    if any {
+        let mut found = Vec::new();
+        for ev in events {
+            if let Some(stored) = super::read::by_id(conn, ev.event_id)? {
+                found.push(stored);
+            }
+        }
         return crate::dedupe::original_result(stream, events, found);
     }
-    let current: u64 = conn
-        .prepare_cached("SELECT version FROM streams WHERE stream = ?1")?
-        .query_row([stream], |r| r.get::<_, i64>(0))
-        .optional()?
-        .unwrap_or(0) as u64;
+    let current = super::read::stream_version(conn, stream)?;
     if !expected.accepts(current) {
         return Err(StoreError::Conflict {
             stream: stream.to_string(),
@@ -200,11 +218,6 @@ fn append_one(
         position = conn.last_insert_rowid();
     }
     let last = current + events.len() as u64;
-    conn.prepare_cached(
-        "INSERT INTO streams (stream, version) VALUES (?1, ?2)
-         ON CONFLICT (stream) DO UPDATE SET version = excluded.version",
-    )?
-    .execute(rusqlite::params![stream, last as i64])?;
     Ok(AppendResult {
         first_version: current + 1,
         last_version: last,

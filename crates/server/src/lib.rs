@@ -1,0 +1,28 @@
+//! pawpost's server: everything between the network and the event store.
+//!
+//! The `pawpost` binary parses its command line and calls into this crate; integration tests
+//! start the same server in-process with [`spawn`] on port 0.
+//!
+//! Layout:
+//! * `settings.rs`: [`Settings`], layered from defaults, `pawpost.toml`, `PAWPOST_*` env and
+//!   flags ([`settings::Overrides`]); development secrets generated once into the data dir.
+//! * `state.rs`: [`AppState`], the cheap handles every handler shares.
+//! * `auth/`: access tokens ([`auth::JwtKeys`], [`auth::Claims`], [`auth::Role`]).
+//! * `http/`: the HTTP routes, one file per resource, merged in [`http::router`].
+//! * `serve.rs`: [`spawn`] / [`serve`]: bind, connect, migrate, serve, shut down gracefully.
+//! * `shutdown.rs`: [`shutdown_signal`] (ctrl-c, SIGTERM).
+//! * `telemetry.rs`: [`telemetry::init`], the tracing subscriber of the binary.
+
+pub mod auth;
+pub mod commands;
+pub mod http;
+mod serve;
+pub mod settings;
+mod shutdown;
+mod state;
+pub mod telemetry;
+
+pub use serve::{connect_and_migrate, serve, spawn, RunningServer};
+pub use settings::Settings;
+pub use shutdown::shutdown_signal;
+pub use state::AppState;

@@ -1,0 +1,298 @@
+//! Typed configuration (DESIGN.md §8, STYLE.md §9).
+//!
+//! Layers, lowest to highest: built-in defaults, an optional `pawpost.toml`, `PAWPOST_*`
+//! environment variables, then command-line flags ([`Overrides`]). Secrets that are not
+//! configured anywhere are generated once into the data directory and reused afterwards
+//! (see `settings/dev_secrets.rs`), so a development install works without any setup while
+//! tokens stay valid across restarts.
+
+mod dev_secrets;
+mod env;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use pawpost_store::MasterKey;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub use dev_secrets::load_or_generate;
+
+/// The file read when `--config` is not given, if it exists in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "pawpost.toml";
+/// The file (inside the data directory) holding the generated HS256 secret.
+pub const JWT_SECRET_FILE: &str = "jwt.secret";
+/// The file (inside the data directory) holding the generated master key.
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, for terminals.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers in production.
+    Json,
+}
+
+/// Everything the server needs to start. Build it with [`Settings::load`] (the binary) or
+/// [`Settings::for_tests`] (tests); every field is public so tests can adjust it afterwards.
+///
+/// `Debug` never shows the secrets nor the database password.
+#[derive(Clone)]
+pub struct Settings {
+    /// Address the HTTP server binds; port 0 picks a free one.
+    pub bind: SocketAddr,
+    /// `sqlite:PATH` or `postgres://…`; defaults to `sqlite:{data_dir}/pawpost.db`.
+    pub database_url: String,
+    /// Where the embedded database, generated secrets and local files live.
+    pub data_dir: PathBuf,
+    /// HS256 secret that signs and verifies access tokens.
+    pub jwt_secret: SecretString,
+    /// Optional RS256 public key (PEM) accepted for verifying tokens issued elsewhere.
+    pub jwt_public_key_pem: Option<String>,
+    /// Base64 of the 32-byte master key that wraps the per-message data keys.
+    pub master_key: SecretString,
+    /// Log output format.
+    pub log_format: LogFormat,
+    /// Development mode (demo data).
+    pub dev: bool,
+    /// Secret files this load generated, so start-up can say so once logging is running.
+    generated: Vec<PathBuf>,
+}
+
+/// Values given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    /// `--config`: the TOML file to read (it must exist); default `./pawpost.toml` if present.
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// `--bind`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    /// `--database`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--dev` (only `Some(true)` when the flag is given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<bool>,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A layer held a value of the wrong shape (bad address, unknown log format…).
+    #[error("invalid configuration: {0}")]
+    Invalid(Box<figment::Error>),
+    /// `--config` named a file that does not exist.
+    #[error("config file {0} not found")]
+    ConfigNotFound(PathBuf),
+    /// A secret file could not be read or written.
+    #[error("secret file {}", path.display())]
+    SecretFile {
+        /// The file concerned.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The configured or stored master key is not base64 of 32 bytes.
+    #[error("invalid master key: {0}")]
+    InvalidMasterKey(String),
+    /// A secret was configured but empty.
+    #[error("{0} must not be empty")]
+    EmptySecret(&'static str),
+}
+
+impl From<Box<figment::Error>> for SettingsError {
+    fn from(e: Box<figment::Error>) -> Self {
+        // Not a `source`: the message already says it, and chains would repeat it.
+        SettingsError::Invalid(e)
+    }
+}
+
+/// The shape of the merged layers, before defaults that depend on other fields are filled in.
+#[derive(Deserialize)]
+struct Raw {
+    bind: SocketAddr,
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    jwt_secret: Option<SecretString>,
+    jwt_public_key_pem: Option<String>,
+    master_key: Option<SecretString>,
+    log_format: LogFormat,
+    dev: bool,
+}
+
+/// The lowest layer.
+#[derive(Serialize)]
+struct Defaults {
+    bind: SocketAddr,
+    data_dir: PathBuf,
+    log_format: LogFormat,
+    dev: bool,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            data_dir: PathBuf::from("./data"),
+            log_format: LogFormat::Text,
+            dev: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the layered configuration (defaults < file < `PAWPOST_*` env < `overrides`) and
+    /// fills in missing secrets from, or into, the data directory.
+    pub fn load(overrides: &Overrides) -> Result<Self, SettingsError> {
+        Self::from_figment(Self::figment(overrides)?)
+    }
+
+    /// The merged layers, without extraction: lets callers add a provider of their own.
+    pub fn figment(overrides: &Overrides) -> Result<Figment, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Defaults::default()));
+        match &overrides.config {
+            Some(path) if !path.is_file() => {
+                return Err(SettingsError::ConfigNotFound(path.clone()))
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE))
+            }
+            None => {}
+        }
+        Ok(figment
+            .merge(env::typed())
+            .merge(env::RawEnv::new())
+            .merge(Serialized::defaults(overrides)))
+    }
+
+    /// Extracts settings from `figment` and resolves the generated secrets.
+    pub fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
+        let raw: Raw = figment.extract().map_err(Box::new)?;
+        let mut generated = Vec::new();
+        let jwt_secret = resolve_secret(
+            raw.jwt_secret,
+            "jwt_secret",
+            &raw.data_dir.join(JWT_SECRET_FILE),
+            dev_secrets::new_jwt_secret,
+            &mut generated,
+        )?;
+        let master_key = resolve_secret(
+            raw.master_key,
+            "master_key",
+            &raw.data_dir.join(MASTER_KEY_FILE),
+            || MasterKey::generate().to_base64(),
+            &mut generated,
+        )?;
+        MasterKey::from_base64(master_key.expose_secret())
+            .map_err(|e| SettingsError::InvalidMasterKey(e.to_string()))?;
+        let database_url = raw
+            .database_url
+            .unwrap_or_else(|| default_database_url(&raw.data_dir));
+        Ok(Self {
+            bind: raw.bind,
+            database_url,
+            data_dir: raw.data_dir,
+            jwt_secret,
+            jwt_public_key_pem: raw.jwt_public_key_pem.filter(|pem| !pem.trim().is_empty()),
+            master_key,
+            log_format: raw.log_format,
+            dev: raw.dev,
+            generated,
+        })
+    }
+
+    /// Settings for tests: `127.0.0.1:0`, the given data directory and database, fresh random
+    /// secrets held in memory (nothing is written to `data_dir`).
+    pub fn for_tests(data_dir: impl Into<PathBuf>, database_url: impl Into<String>) -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            database_url: database_url.into(),
+            data_dir: data_dir.into(),
+            jwt_secret: SecretString::from(dev_secrets::new_jwt_secret()),
+            jwt_public_key_pem: None,
+            master_key: SecretString::from(MasterKey::generate().to_base64()),
+            log_format: LogFormat::Text,
+            dev: false,
+            generated: Vec::new(),
+        }
+    }
+
+    /// The master key, decoded. [`Settings::load`] already checked it, so this only fails for
+    /// settings built or changed in code.
+    pub fn master_key(&self) -> Result<MasterKey, SettingsError> {
+        MasterKey::from_base64(self.master_key.expose_secret())
+            .map_err(|e| SettingsError::InvalidMasterKey(e.to_string()))
+    }
+
+    /// The secret files generated while loading (empty when they already existed).
+    pub fn generated_secret_files(&self) -> &[PathBuf] {
+        &self.generated
+    }
+
+    /// The database url with any password hidden, for logs and messages.
+    pub fn database_url_redacted(&self) -> String {
+        pawpost_store::redact(&self.database_url)
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("database_url", &self.database_url_redacted())
+            .field("data_dir", &self.data_dir)
+            .field("jwt_secret", &"***")
+            .field(
+                "jwt_public_key_pem",
+                &self.jwt_public_key_pem.as_ref().map(|_| "<pem>"),
+            )
+            .field("master_key", &"***")
+            .field("log_format", &self.log_format)
+            .field("dev", &self.dev)
+            .finish()
+    }
+}
+
+/// `sqlite:{data_dir}/pawpost.db`.
+fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite:{}", data_dir.join("pawpost.db").display())
+}
+
+/// The configured secret, or the one stored in (or newly generated into) `file`.
+fn resolve_secret(
+    configured: Option<SecretString>,
+    name: &'static str,
+    file: &Path,
+    generate: impl FnOnce() -> String,
+    generated: &mut Vec<PathBuf>,
+) -> Result<SecretString, SettingsError> {
+    if let Some(secret) = configured {
+        if secret.expose_secret().trim().is_empty() {
+            return Err(SettingsError::EmptySecret(name));
+        }
+        return Ok(secret);
+    }
+    let (secret, created) =
+        load_or_generate(file, generate).map_err(|source| SettingsError::SecretFile {
+            path: file.to_path_buf(),
+            source,
+        })?;
+    if created {
+        generated.push(file.to_path_buf());
+    }
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests;

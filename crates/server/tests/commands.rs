@@ -1,0 +1,476 @@
+//! Command handling against both backends: decide, seal, append with the expected version,
+//! retry on conflict, replay idempotently; erasure of sealed content.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use pawpost_codec::{CodecError, EventCodec, Reveal};
+use pawpost_domain::values::{ConversationTitle, MessageBody, MessageKind};
+use pawpost_domain::{
+    Aggregate, ConversationCommand, ConversationEvent, ConversationId, ConversationState,
+    DomainError, MessageId, PersonalText, UserId,
+};
+use pawpost_server::commands::{CommandError, CommandHandler, CommandMeta};
+use pawpost_store::{CryptoError, EventStore, KeyRing, MasterKey};
+use uuid::Uuid;
+
+type Handler = CommandHandler<ConversationState>;
+
+struct World {
+    store: Arc<dyn EventStore>,
+    codec: EventCodec,
+    conv: ConversationId,
+    stream: String,
+}
+
+fn user(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+
+fn body(s: &str) -> MessageBody {
+    MessageBody::parse(s).unwrap()
+}
+
+fn meta(actor: &str) -> CommandMeta {
+    CommandMeta {
+        actor_id: Some(actor.into()),
+        ..Default::default()
+    }
+}
+
+fn send(msg: MessageId, actor: &str, text: &str) -> ConversationCommand {
+    ConversationCommand::SendMessage {
+        message_id: msg,
+        actor: user(actor),
+        kind: MessageKind::Text,
+        body: Some(body(text)),
+        attachments: vec![],
+        location: None,
+        reply_to: None,
+        forward: None,
+        mentions: vec![],
+        temp_id: None,
+        blocked_by_other: false,
+        at: Utc::now(),
+    }
+}
+
+fn edit(msg: MessageId, actor: &str, text: &str) -> ConversationCommand {
+    ConversationCommand::EditMessage {
+        actor: user(actor),
+        message_id: msg,
+        body: body(text),
+        at: Utc::now(),
+    }
+}
+
+async fn world(store: Arc<dyn EventStore>) -> (World, Handler) {
+    let codec = EventCodec::new(KeyRing::new(&MasterKey::generate(), store.clone()));
+    let handler = Handler::new(store.clone(), codec.clone());
+    let conv = ConversationId::from_uuid(Uuid::now_v7());
+    let stream = conv.stream();
+    handler
+        .execute(
+            &stream,
+            Uuid::now_v7(),
+            &ConversationCommand::CreateGroup {
+                id: conv,
+                actor: user("alice"),
+                title: ConversationTitle::parse("Rex's grooming").unwrap(),
+                description: None,
+                image_url: None,
+                members: vec![user("bob"), user("carol")],
+                at: Utc::now(),
+            },
+            &meta("alice"),
+        )
+        .await
+        .unwrap();
+    (
+        World {
+            store,
+            codec,
+            conv,
+            stream,
+        },
+        handler,
+    )
+}
+
+async fn decides_appends_and_versions_are_gapless(store: Arc<dyn EventStore>) {
+    let (w, h) = world(store).await;
+    let mut seqs = Vec::new();
+    for i in 0..5 {
+        let m = MessageId::from_uuid(Uuid::now_v7());
+        let out = h
+            .execute(
+                &w.stream,
+                Uuid::now_v7(),
+                &send(m, "bob", &format!("hi {i}")),
+                &meta("bob"),
+            )
+            .await
+            .unwrap();
+        assert!(!out.replayed);
+        assert_eq!(out.events.len(), 1);
+        assert!(out.position.is_some());
+        seqs.push(out.state.message(&m).unwrap().seq);
+    }
+    assert_eq!(seqs, vec![2, 3, 4, 5, 6]);
+    // A refusal appends nothing.
+    let err = h
+        .execute(
+            &w.stream,
+            Uuid::now_v7(),
+            &send(MessageId::from_uuid(Uuid::now_v7()), "mallory", "hey"),
+            &meta("mallory"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CommandError::Domain(DomainError::NotParticipant)),
+        "{err:?}"
+    );
+    assert_eq!(w.store.stream_version(&w.stream).await.unwrap(), 6);
+    // Stored content is sealed: the text is not in the log.
+    let stored = w.store.read_stream(&w.stream, 0, 100).await.unwrap();
+    assert!(stored.iter().all(|e| !e.data.get().contains("hi ")));
+    // A fresh handler (another node, a restart) rebuilds the same state from the log.
+    let other = Handler::new(w.store.clone(), w.codec.clone());
+    let loaded = other.load(&w.stream).await.unwrap();
+    assert_eq!(loaded.version(), 6);
+    assert_eq!(loaded.messages().count(), 5);
+}
+
+async fn replaying_a_command_returns_the_original_result(store: Arc<dyn EventStore>) {
+    let (w, h) = world(store).await;
+    let m = MessageId::from_uuid(Uuid::now_v7());
+    let command_id = Uuid::now_v7();
+    let cmd = send(m, "bob", "walk at 5?");
+    let first = h
+        .execute(&w.stream, command_id, &cmd, &meta("bob"))
+        .await
+        .unwrap();
+    h.execute(
+        &w.stream,
+        Uuid::now_v7(),
+        &send(MessageId::from_uuid(Uuid::now_v7()), "carol", "ok"),
+        &meta("carol"),
+    )
+    .await
+    .unwrap();
+    // The same command again, through this handler and through a fresh one.
+    let fresh = Handler::new(w.store.clone(), w.codec.clone());
+    for handler in [&h, &fresh] {
+        let again = handler
+            .execute(&w.stream, command_id, &cmd, &meta("bob"))
+            .await
+            .unwrap();
+        assert!(again.replayed);
+        assert_eq!(again.events.len(), 1);
+        assert_eq!(again.events[0].event_id, first.events[0].event_id);
+        assert_eq!(again.events[0].version, first.events[0].version);
+        assert_eq!(again.position, first.position);
+        match &again.events[0].event {
+            ConversationEvent::MessageSent {
+                message_id,
+                content,
+                ..
+            } => {
+                assert_eq!(*message_id, m);
+                assert_eq!(content.as_clear(), Some("walk at 5?"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(w.store.stream_version(&w.stream).await.unwrap(), 3);
+    // Two racing replays of one new command: one append, both see the same result.
+    let command_id = Uuid::now_v7();
+    let cmd = send(MessageId::from_uuid(Uuid::now_v7()), "carol", "race");
+    let carol = meta("carol");
+    let (a, b) = tokio::join!(
+        h.execute(&w.stream, command_id, &cmd, &carol),
+        fresh.execute(&w.stream, command_id, &cmd, &carol)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.events[0].version, b.events[0].version);
+    assert!(a.replayed ^ b.replayed);
+    assert_eq!(w.store.stream_version(&w.stream).await.unwrap(), 4);
+}
+
+async fn racing_edits_on_two_nodes_both_land_in_order(store: Arc<dyn EventStore>) {
+    let (w, node_a) = world(store).await;
+    let node_b = Handler::new(w.store.clone(), w.codec.clone());
+    let m = MessageId::from_uuid(Uuid::now_v7());
+    node_a
+        .execute(
+            &w.stream,
+            Uuid::now_v7(),
+            &send(m, "bob", "v1"),
+            &meta("bob"),
+        )
+        .await
+        .unwrap();
+    // Both nodes have the message cached at the same version…
+    node_b.load(&w.stream).await.unwrap();
+    // …and edit it at once: one wins the append, the other conflicts, catches up, decides again.
+    for round in 0..5 {
+        let (ea, eb, bob) = (
+            edit(m, "bob", &format!("a{round}")),
+            edit(m, "bob", &format!("b{round}")),
+            meta("bob"),
+        );
+        let (x, y) = tokio::join!(
+            node_a.execute(&w.stream, Uuid::now_v7(), &ea, &bob),
+            node_b.execute(&w.stream, Uuid::now_v7(), &eb, &bob)
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_ne!(x.events[0].version, y.events[0].version);
+    }
+    let state = Handler::new(w.store.clone(), w.codec.clone())
+        .load(&w.stream)
+        .await
+        .unwrap();
+    assert_eq!(state.message(&m).unwrap().edit_count, 10);
+    let versions: Vec<u64> = w
+        .store
+        .read_stream(&w.stream, 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(versions, (1..=12).collect::<Vec<_>>());
+    // Two tasks on the same node serialise on the stream's lock: no lost update either.
+    let h = Arc::new(node_a);
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let h = h.clone();
+            let stream = w.stream.clone();
+            tokio::spawn(async move {
+                h.execute(
+                    &stream,
+                    Uuid::now_v7(),
+                    &edit(m, "bob", &format!("t{i}")),
+                    &meta("bob"),
+                )
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        h.load(&w.stream)
+            .await
+            .unwrap()
+            .message(&m)
+            .unwrap()
+            .edit_count,
+        14
+    );
+}
+
+async fn a_stale_node_decides_again_on_fresh_state(store: Arc<dyn EventStore>) {
+    let (w, node_a) = world(store).await;
+    let node_b = Handler::new(w.store.clone(), w.codec.clone());
+    let m = MessageId::from_uuid(Uuid::now_v7());
+    node_a
+        .execute(
+            &w.stream,
+            Uuid::now_v7(),
+            &send(m, "bob", "v1"),
+            &meta("bob"),
+        )
+        .await
+        .unwrap();
+    node_b.load(&w.stream).await.unwrap();
+    node_a
+        .execute(
+            &w.stream,
+            Uuid::now_v7(),
+            &ConversationCommand::DeleteForEveryone {
+                actor: user("bob"),
+                message_id: m,
+                at: Utc::now(),
+            },
+            &meta("bob"),
+        )
+        .await
+        .unwrap();
+    // Node B's cache still has the message alive; its edit must be refused, not blindly appended.
+    let err = node_b
+        .execute(
+            &w.stream,
+            Uuid::now_v7(),
+            &edit(m, "bob", "too late"),
+            &meta("bob"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CommandError::Domain(DomainError::AlreadyDeleted)),
+        "{err:?}"
+    );
+    assert_eq!(w.store.stream_version(&w.stream).await.unwrap(), 3);
+}
+
+async fn destroyed_key_reads_as_erased_on_replay(store: Arc<dyn EventStore>) {
+    let (w, h) = world(store).await;
+    let ids: Vec<MessageId> = (0..3)
+        .map(|_| MessageId::from_uuid(Uuid::now_v7()))
+        .collect();
+    for (i, m) in ids.iter().enumerate() {
+        h.execute(
+            &w.stream,
+            Uuid::now_v7(),
+            &send(*m, "bob", &format!("text {i}")),
+            &meta("bob"),
+        )
+        .await
+        .unwrap();
+    }
+    h.execute(
+        &w.stream,
+        Uuid::now_v7(),
+        &edit(ids[1], "bob", "text 1, edited"),
+        &meta("bob"),
+    )
+    .await
+    .unwrap();
+    let replay = |codec: EventCodec, store: Arc<dyn EventStore>, stream: String| async move {
+        let mut out = Vec::new();
+        for ev in store.read_stream(&stream, 0, 100).await.unwrap() {
+            let e: ConversationEvent = codec.decode(&ev, Reveal::Content).await.unwrap();
+            out.push((ev.version, e));
+        }
+        out
+    };
+    let before = replay(w.codec.clone(), w.store.clone(), w.stream.clone()).await;
+    // Erase message 1 (its text and every edited version).
+    assert!(w
+        .codec
+        .keys()
+        .destroy(&format!("msg-{}", ids[1]))
+        .await
+        .unwrap());
+    let after = replay(w.codec.clone(), w.store.clone(), w.stream.clone()).await;
+    assert_eq!(before.len(), after.len());
+    let mut erased = 0;
+    for ((v1, e1), (v2, e2)) in before.iter().zip(&after) {
+        assert_eq!(v1, v2);
+        match (e1, e2) {
+            (
+                ConversationEvent::MessageSent {
+                    message_id,
+                    content: c1,
+                    ..
+                },
+                ConversationEvent::MessageSent { content: c2, .. },
+            )
+            | (
+                ConversationEvent::MessageEdited {
+                    message_id,
+                    content: c1,
+                    ..
+                },
+                ConversationEvent::MessageEdited { content: c2, .. },
+            ) => {
+                if *message_id == ids[1] {
+                    assert!(c1.is_clear());
+                    assert_eq!(*c2, PersonalText::Erased);
+                    erased += 1;
+                } else {
+                    assert_eq!(c1, c2);
+                }
+            }
+            _ => assert_eq!(e1, e2),
+        }
+    }
+    assert_eq!(erased, 2);
+    // The aggregate replays to the same shape: count, order and audit facts intact.
+    let state = Handler::new(w.store.clone(), w.codec.clone())
+        .load(&w.stream)
+        .await
+        .unwrap();
+    assert_eq!(state.messages().count(), 3);
+    assert_eq!(state.message(&ids[1]).unwrap().edit_count, 1);
+    let _ = w.conv;
+}
+
+async fn tampered_content_is_refused_not_panicking(store: Arc<dyn EventStore>) {
+    let (w, h) = world(store).await;
+    let m = MessageId::from_uuid(Uuid::now_v7());
+    let out = h
+        .execute(
+            &w.stream,
+            Uuid::now_v7(),
+            &send(m, "bob", "pay me at 5"),
+            &meta("bob"),
+        )
+        .await
+        .unwrap();
+    let mut stored = w
+        .store
+        .find_event(out.events[0].event_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut v: serde_json::Value = stored.decode().unwrap();
+    let sealed = v["content"]["sealed"].as_str().unwrap().to_string();
+    let flipped: String = sealed
+        .char_indices()
+        .map(|(i, c)| {
+            if i == sealed.len() - 3 {
+                if c == 'A' {
+                    'B'
+                } else {
+                    'A'
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
+    v["content"]["sealed"] = serde_json::Value::String(flipped);
+    stored.data = serde_json::value::to_raw_value(&v).unwrap();
+    let err = w
+        .codec
+        .decode::<ConversationEvent>(&stored, Reveal::Content)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CodecError::Crypto(CryptoError::Tampered)),
+        "{err:?}"
+    );
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let (_dir, store) = pawpost_store::testing::sqlite().await;
+                super::$name(store).await;
+            }
+        )* }
+        mod postgres { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(store) = pawpost_store::testing::postgres().await else { return };
+                super::$name(store).await;
+            }
+        )* }
+    };
+}
+
+both!(
+    decides_appends_and_versions_are_gapless,
+    replaying_a_command_returns_the_original_result,
+    racing_edits_on_two_nodes_both_land_in_order,
+    a_stale_node_decides_again_on_fresh_state,
+    destroyed_key_reads_as_erased_on_replay,
+    tampered_content_is_refused_not_panicking,
+);

@@ -1,0 +1,149 @@
+//! The `pawpost` command: parses the command line, starts logging, and calls into
+//! `pawpost-server`. No logic lives here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use pawpost_server::auth::{self, Role};
+use pawpost_server::settings::{Overrides, Settings};
+
+/// pawpost: event-sourced real-time messaging backend.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (migrating the database first).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Development mode: adds demo users and conversations.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Print an access token signed with the configured secret (for testing).
+    Token {
+        /// User id (the `sub` claim).
+        #[arg(long)]
+        sub: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// owner, provider, admin or service.
+        #[arg(long)]
+        role: Role,
+        /// Lifetime, e.g. 24h, 90m, 3600s, 7d.
+        #[arg(long, default_value = "24h", value_parser = auth::parse_ttl)]
+        ttl: Duration,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// Database url: sqlite:PATH or postgres://USER:PASSWORD@HOST/DB
+    /// [default: sqlite:{data-dir}/pawpost.db].
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// Data directory (embedded database, generated development secrets) [default: ./data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Configuration file [default: ./pawpost.toml if present].
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    fn overrides(self) -> Overrides {
+        Overrides {
+            config: self.config,
+            data_dir: self.data_dir,
+            ..Overrides::default()
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The whole cause chain on one line, without a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            bind,
+            database,
+            common,
+            dev,
+        } => {
+            let settings = load(Overrides {
+                bind,
+                database_url: database.database,
+                dev: dev.then_some(true),
+                ..common.overrides()
+            })?;
+            pawpost_server::serve(settings, pawpost_server::shutdown_signal()).await
+        }
+        Command::Migrate { database, common } => {
+            let settings = load(Overrides {
+                database_url: database.database,
+                ..common.overrides()
+            })?;
+            pawpost_server::connect_and_migrate(&settings).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Token {
+            sub,
+            name,
+            role,
+            ttl,
+            common,
+        } => {
+            let settings = load(common.overrides())?;
+            let token = auth::issue_token(&settings.jwt_secret, &sub, &name, role, ttl)
+                .context("issuing the token")?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+/// Loads the settings and starts logging in the configured format.
+fn load(overrides: Overrides) -> anyhow::Result<Settings> {
+    let settings = Settings::load(&overrides).context("loading the configuration")?;
+    pawpost_server::telemetry::init(settings.log_format);
+    Ok(settings)
+}
