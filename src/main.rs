@@ -30,7 +30,8 @@ enum Command {
         database: DatabaseArgs,
         #[command(flatten)]
         common: CommonArgs,
-        /// Development mode: adds demo users and conversations.
+        /// Development mode (logs that it is on; demo users and conversations come with the
+        /// REST API).
         #[arg(long)]
         dev: bool,
     },

@@ -7,6 +7,8 @@
 //! * `settings.rs`: [`Settings`], layered from defaults, `pawpost.toml`, `PAWPOST_*` env and
 //!   flags ([`settings::Overrides`]); development secrets generated once into the data dir.
 //! * `state.rs`: [`AppState`], the cheap handles every handler shares.
+//! * `commands/`: [`commands::CommandHandler`]: cached aggregate, decide, seal, append with the
+//!   expected version, bounded retries on conflict, idempotent replays by command id.
 //! * `auth/`: access tokens ([`auth::JwtKeys`], [`auth::Claims`], [`auth::Role`]).
 //! * `http/`: the HTTP routes, one file per resource, merged in [`http::router`].
 //! * `serve.rs`: [`spawn`] / [`serve`]: bind, connect, migrate, serve, shut down gracefully.

@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
+use pawpost_codec::EventCodec;
+use pawpost_domain::{ConversationState, UserState};
 use pawpost_store::{EventStore, KeyRing};
 
 use crate::auth::JwtKeys;
+use crate::commands::CommandHandler;
 use crate::Settings;
 
 /// Shared handles, cloned into every request with `.with_state`. No globals anywhere else.
@@ -18,6 +21,12 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Per-message data keys, wrapped by the master key (forgettable payloads).
     pub keyring: KeyRing,
+    /// Typed events to stored events and back, sealing personal content with `keyring`.
+    pub codec: EventCodec,
+    /// Commands on conversation streams.
+    pub conversations: Arc<CommandHandler<ConversationState>>,
+    /// Commands on user streams.
+    pub users: Arc<CommandHandler<UserState>>,
 }
 
 impl AppState {
@@ -26,11 +35,15 @@ impl AppState {
     pub fn new(store: Arc<dyn EventStore>, settings: Settings) -> anyhow::Result<Self> {
         let jwt = JwtKeys::from_settings(&settings)?;
         let keyring = KeyRing::new(&settings.master_key()?, store.clone());
+        let codec = EventCodec::new(keyring.clone());
         Ok(Self {
+            conversations: Arc::new(CommandHandler::new(store.clone(), codec.clone())),
+            users: Arc::new(CommandHandler::new(store.clone(), codec.clone())),
             store,
             settings: Arc::new(settings),
             jwt: Arc::new(jwt),
             keyring,
+            codec,
         })
     }
 }
