@@ -273,6 +273,153 @@ async fn racing_edits_on_two_nodes_both_land_in_order(store: Arc<dyn EventStore>
     );
 }
 
+/// A store that lets another writer append just before the next append of the code under test:
+/// the deterministic version of "another node got there first".
+struct Interleaved {
+    inner: Arc<dyn EventStore>,
+    hook: tokio::sync::Mutex<Option<futures::future::BoxFuture<'static, ()>>>,
+}
+
+#[async_trait::async_trait]
+impl EventStore for Interleaved {
+    fn backend(&self) -> pawpost_store::Backend {
+        self.inner.backend()
+    }
+    async fn migrate(&self) -> Result<(), pawpost_store::StoreError> {
+        self.inner.migrate().await
+    }
+    async fn append(
+        &self,
+        stream: &str,
+        expected: pawpost_store::ExpectedVersion,
+        events: Vec<pawpost_store::NewEvent>,
+    ) -> Result<pawpost_store::AppendResult, pawpost_store::StoreError> {
+        let hook = self.hook.lock().await.take();
+        if let Some(hook) = hook {
+            hook.await;
+        }
+        self.inner.append(stream, expected, events).await
+    }
+    async fn read_stream(
+        &self,
+        stream: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<pawpost_store::RecordedEvent>, pawpost_store::StoreError> {
+        self.inner.read_stream(stream, after, limit).await
+    }
+    async fn stream_version(&self, stream: &str) -> Result<u64, pawpost_store::StoreError> {
+        self.inner.stream_version(stream).await
+    }
+    async fn read_all(
+        &self,
+        after: pawpost_store::Position,
+        limit: usize,
+    ) -> Result<Vec<pawpost_store::RecordedEvent>, pawpost_store::StoreError> {
+        self.inner.read_all(after, limit).await
+    }
+    async fn find_event(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<pawpost_store::RecordedEvent>, pawpost_store::StoreError> {
+        self.inner.find_event(id).await
+    }
+    fn appended(&self) -> tokio::sync::watch::Receiver<pawpost_store::Position> {
+        self.inner.appended()
+    }
+    async fn put_key_if_absent(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+    ) -> Result<Vec<u8>, pawpost_store::StoreError> {
+        self.inner.put_key_if_absent(key_id, wrapped).await
+    }
+    async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, pawpost_store::StoreError> {
+        self.inner.get_key(key_id).await
+    }
+    async fn destroy_key(&self, key_id: &str) -> Result<bool, pawpost_store::StoreError> {
+        self.inner.destroy_key(key_id).await
+    }
+}
+
+async fn a_lost_race_is_decided_again_and_retried(store: Arc<dyn EventStore>) {
+    let (w, node_a) = world(store).await;
+    let m = MessageId::from_uuid(Uuid::now_v7());
+    node_a
+        .execute(
+            &w.stream,
+            Uuid::now_v7(),
+            &send(m, "bob", "v1"),
+            &meta("bob"),
+        )
+        .await
+        .unwrap();
+    let node_a = Arc::new(node_a);
+    let racing = Arc::new(Interleaved {
+        inner: w.store.clone(),
+        hook: tokio::sync::Mutex::new(None),
+    });
+    let node_b = Handler::new(racing.clone(), w.codec.clone());
+    // Node A edits between node B's decision and node B's append.
+    let (a, stream) = (node_a.clone(), w.stream.clone());
+    *racing.hook.lock().await = Some(Box::pin(async move {
+        a.execute(
+            &stream,
+            Uuid::now_v7(),
+            &edit(m, "bob", "from a"),
+            &meta("bob"),
+        )
+        .await
+        .unwrap();
+    }));
+    let out = node_b
+        .execute(
+            &w.stream,
+            Uuid::now_v7(),
+            &edit(m, "bob", "from b"),
+            &meta("bob"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(node_b.conflicts(), 1, "node B lost the race once");
+    assert_eq!(
+        out.events[0].version, 4,
+        "appended after node A's edit, not over it"
+    );
+    assert_eq!(out.state.message(&m).unwrap().edit_count, 2);
+    // A race that makes the command invalid: node A deletes meanwhile; node B's retry refuses.
+    let (a, stream) = (node_a.clone(), w.stream.clone());
+    *racing.hook.lock().await = Some(Box::pin(async move {
+        a.execute(
+            &stream,
+            Uuid::now_v7(),
+            &ConversationCommand::DeleteForEveryone {
+                actor: user("bob"),
+                message_id: m,
+                at: Utc::now(),
+            },
+            &meta("bob"),
+        )
+        .await
+        .unwrap();
+    }));
+    let err = node_b
+        .execute(
+            &w.stream,
+            Uuid::now_v7(),
+            &edit(m, "bob", "too late"),
+            &meta("bob"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CommandError::Domain(DomainError::AlreadyDeleted)),
+        "{err:?}"
+    );
+    assert_eq!(node_b.conflicts(), 2);
+    assert_eq!(w.store.stream_version(&w.stream).await.unwrap(), 5);
+}
+
 async fn a_stale_node_decides_again_on_fresh_state(store: Arc<dyn EventStore>) {
     let (w, node_a) = world(store).await;
     let node_b = Handler::new(w.store.clone(), w.codec.clone());
@@ -471,6 +618,7 @@ both!(
     replaying_a_command_returns_the_original_result,
     racing_edits_on_two_nodes_both_land_in_order,
     a_stale_node_decides_again_on_fresh_state,
+    a_lost_race_is_decided_again_and_retried,
     destroyed_key_reads_as_erased_on_replay,
     tampered_content_is_refused_not_panicking,
 );

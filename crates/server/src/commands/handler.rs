@@ -1,3 +1,4 @@
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use pawpost_codec::{CodecError, EventCodec, Reveal};
@@ -67,6 +68,7 @@ pub struct CommandHandler<A: Aggregate> {
     store: Arc<dyn EventStore>,
     codec: EventCodec,
     cache: Cache<A>,
+    conflicts: AtomicU64,
 }
 
 impl<A: Aggregate> CommandHandler<A> {
@@ -76,6 +78,7 @@ impl<A: Aggregate> CommandHandler<A> {
             store,
             codec,
             cache: Cache::new(),
+            conflicts: AtomicU64::new(0),
         }
     }
 
@@ -83,6 +86,11 @@ impl<A: Aggregate> CommandHandler<A> {
     /// same ids, which the store recognises.
     pub fn event_id(command_id: Uuid, index: usize) -> Uuid {
         Uuid::new_v5(&command_id, index.to_string().as_bytes())
+    }
+
+    /// How many appends lost an expected-version race and were decided again (observability).
+    pub fn conflicts(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
     }
 
     /// The current state of `stream` (cached, caught up from the log).
@@ -155,6 +163,7 @@ impl<A: Aggregate> CommandHandler<A> {
                     }
                 }
                 Err(StoreError::Conflict { .. }) => {
+                    self.conflicts.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!("stream moved on; catching up and deciding again");
                 }
                 Err(e) => return Err(e.into()),
