@@ -111,9 +111,9 @@ fn commit_group(
 ) -> Option<WriteOp> {
     let mut carried = None;
     let mut replies: Vec<(Reply, Result<AppendResult, StoreError>)> = Vec::new();
+    let mut next = Some(first);
     let outcome = (|| -> Result<(), StoreError> {
         let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut next = Some(first);
         while let Some((stream, expected, events, reply)) = next.take() {
             let mut sp = tx.savepoint()?;
             let r = append_one(&sp, &stream, expected, &events);
@@ -158,7 +158,9 @@ fn commit_group(
             // Nothing of the group was committed: every caller gets the failure.
             tracing::error!(error = %e, "sqlite group commit failed");
             let msg = e.to_string();
-            for (reply, _) in replies {
+            // `next` still holds the first append if the transaction could not even begin.
+            let unstarted = next.map(|(.., reply)| reply);
+            for reply in replies.into_iter().map(|(reply, _)| reply).chain(unstarted) {
                 let _ = reply.send(Err(StoreError::Io(std::io::Error::other(msg.clone()))));
             }
         }
