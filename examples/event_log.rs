@@ -10,11 +10,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::Utc;
 use pawpost_codec::{EventCodec, Reveal};
+use pawpost_commands::{CommandHandler, CommandMeta};
 use pawpost_domain::values::{ConversationTitle, MessageBody, MessageKind};
 use pawpost_domain::{
     ConversationCommand, ConversationEvent, ConversationId, ConversationState, MessageId, UserId,
 };
-use pawpost_server::commands::{CommandHandler, CommandMeta};
 use pawpost_store::{KeyRing, MasterKey, Position};
 use uuid::Uuid;
 

@@ -16,7 +16,7 @@
 //! * [`conversation`]: the conversation aggregate (stream `conversation-{uuid}`): lifecycle,
 //!   participants, messages, reactions, read and delivered markers.
 //! * [`user`]: the user aggregate (stream `user-{id}`): mute, archive, pin, delete-for-me, blocks,
-//!   drafts.
+//!   drafts, profile.
 //! * [`error`]: [`DomainError`] (stable codes for the HTTP layer) and [`ValidationError`].
 //! * `testing` (feature `testing`): a given/when/then harness for decision tests.
 

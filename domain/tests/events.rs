@@ -5,7 +5,9 @@
 mod common;
 
 use pawpost_domain::conversation::message_key_id;
-use pawpost_domain::values::{Location, NotificationLevel, Reaction, Role};
+use pawpost_domain::values::{
+    DisplayName, ImageUrl, Locale, Location, NotificationLevel, Reaction, Role,
+};
 use pawpost_domain::{
     Aggregate, ConversationEvent as E, ConversationState, EventType, PersonalData, PersonalText,
     UserEvent as U,
@@ -129,6 +131,14 @@ fn all_user_events() -> Vec<U> {
             conversation_id: c,
             at: t(1),
         },
+        U::ProfileUpdated {
+            user_id: alice(),
+            display_name: DisplayName::parse("Alice").unwrap(),
+            avatar_url: Some(ImageUrl::parse("https://cdn.example/alice.png").unwrap()),
+            role: Some("owner".into()),
+            locale: Some(Locale::parse("pt-BR").unwrap()),
+            at: t(1),
+        },
     ]
 }
 
@@ -165,7 +175,7 @@ fn every_event_round_trips_and_its_type_tag_is_its_event_type() {
         assert_eq!(serde_json::from_value::<E>(json).unwrap(), event);
     }
     let user = all_user_events();
-    assert_eq!(user.len(), 11);
+    assert_eq!(user.len(), 12);
     for event in user {
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["type"], Value::from(event.event_type()));
@@ -187,6 +197,34 @@ fn fields_are_camel_case() {
         json.get("bookingId").is_none(),
         "absent options are omitted"
     );
+}
+
+#[test]
+fn profile_updated_has_the_documented_shape() {
+    let event = U::ProfileUpdated {
+        user_id: alice(),
+        display_name: DisplayName::parse("Alice").unwrap(),
+        avatar_url: None,
+        role: Some("provider".into()),
+        locale: Some(Locale::parse("en").unwrap()),
+        at: t(1),
+    };
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(
+        json,
+        json!({
+            "type": "ProfileUpdated",
+            "userId": "alice",
+            "displayName": "Alice",
+            "role": "provider",
+            "locale": "en",
+            "at": serde_json::to_value(t(1)).unwrap()
+        }),
+        "absent options are omitted"
+    );
+    let mut bad = json;
+    bad["locale"] = Value::from("e");
+    assert!(serde_json::from_value::<U>(bad).is_err());
 }
 
 #[test]

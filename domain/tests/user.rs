@@ -6,7 +6,7 @@ mod common;
 
 use pawpost_domain::testing::{given, given_nothing};
 use pawpost_domain::user::{block_key_id, draft_key_id};
-use pawpost_domain::values::{MessageBody, NotificationLevel};
+use pawpost_domain::values::{DisplayName, ImageUrl, Locale, MessageBody, NotificationLevel};
 use pawpost_domain::{
     Aggregate, ConversationId, DomainError, PersonalData, PersonalText, UserCommand as C,
     UserEvent as E, UserId, UserState, ValidationRule,
@@ -372,6 +372,221 @@ fn clearing_a_draft_and_clearing_none() {
         }]);
     assert!(state.draft(&conv()).is_none());
     given_nothing::<UserState>().when(clear).then_nothing();
+}
+
+fn update_profile(name: &str, avatar: Option<&str>, role: Option<&str>, locale: Option<&str>) -> C {
+    C::UpdateProfile {
+        actor: alice(),
+        display_name: DisplayName::parse(name).unwrap(),
+        avatar_url: avatar.map(|a| ImageUrl::parse(a).unwrap()),
+        role: role.map(str::to_owned),
+        locale: locale.map(|l| Locale::parse(l).unwrap()),
+        at: t(21),
+    }
+}
+
+fn profile_updated(
+    name: &str,
+    avatar: Option<&str>,
+    role: Option<&str>,
+    locale: Option<&str>,
+) -> E {
+    E::ProfileUpdated {
+        user_id: alice(),
+        display_name: DisplayName::parse(name).unwrap(),
+        avatar_url: avatar.map(|a| ImageUrl::parse(a).unwrap()),
+        role: role.map(str::to_owned),
+        locale: locale.map(|l| Locale::parse(l).unwrap()),
+        at: t(21),
+    }
+}
+
+const AVATAR: &str = "https://cdn.example/alice.png";
+
+#[test]
+fn updating_the_profile() {
+    let state = given_nothing::<UserState>()
+        .when(update_profile(
+            "Alice",
+            Some(AVATAR),
+            Some("owner"),
+            Some("pt-BR"),
+        ))
+        .then([profile_updated(
+            "Alice",
+            Some(AVATAR),
+            Some("owner"),
+            Some("pt-BR"),
+        )]);
+    let profile = state.profile().unwrap();
+    assert_eq!(profile.display_name.as_str(), "Alice");
+    assert_eq!(profile.avatar_url.as_ref().unwrap().as_str(), AVATAR);
+    assert_eq!(profile.role.as_deref(), Some("owner"));
+    assert_eq!(profile.locale.as_ref().unwrap().as_str(), "pt-BR");
+    assert_eq!(profile.updated_at, t(21));
+    assert!(given_nothing::<UserState>().state().profile().is_none());
+
+    // The profile is replaced as a whole: clearing the avatar, role and locale is a change.
+    let state = given([profile_updated(
+        "Alice",
+        Some(AVATAR),
+        Some("owner"),
+        Some("en"),
+    )])
+    .when(update_profile("Alice", None, None, None))
+    .then([profile_updated("Alice", None, None, None)]);
+    let profile = state.profile().unwrap();
+    assert!(profile.avatar_url.is_none() && profile.role.is_none() && profile.locale.is_none());
+
+    // The role is trimmed before it is stored.
+    given_nothing::<UserState>()
+        .when(update_profile("Alice", None, Some(" provider "), None))
+        .then([profile_updated("Alice", None, Some("provider"), None)]);
+}
+
+#[test]
+fn updating_the_profile_to_the_same_values_emits_nothing_but_a_change_does() {
+    let events = [profile_updated(
+        "Alice",
+        Some(AVATAR),
+        Some("admin"),
+        Some("en"),
+    )];
+    given(events.clone())
+        .when(update_profile(
+            "  Alice ",
+            Some(AVATAR),
+            Some("admin"),
+            Some("en"),
+        ))
+        .then_nothing();
+    given(events.clone())
+        .when(update_profile(
+            "Alice",
+            Some(AVATAR),
+            Some(" admin"),
+            Some("en"),
+        ))
+        .then_nothing();
+    given(events.clone())
+        .when(update_profile(
+            "Alice B.",
+            Some(AVATAR),
+            Some("admin"),
+            Some("en"),
+        ))
+        .then([profile_updated(
+            "Alice B.",
+            Some(AVATAR),
+            Some("admin"),
+            Some("en"),
+        )]);
+    given(events.clone())
+        .when(update_profile("Alice", None, Some("admin"), Some("en")))
+        .then([profile_updated("Alice", None, Some("admin"), Some("en"))]);
+    given(events.clone())
+        .when(update_profile(
+            "Alice",
+            Some(AVATAR),
+            Some("service"),
+            Some("en"),
+        ))
+        .then([profile_updated(
+            "Alice",
+            Some(AVATAR),
+            Some("service"),
+            Some("en"),
+        )]);
+    given(events)
+        .when(update_profile(
+            "Alice",
+            Some(AVATAR),
+            Some("admin"),
+            Some("en-GB"),
+        ))
+        .then([profile_updated(
+            "Alice",
+            Some(AVATAR),
+            Some("admin"),
+            Some("en-GB"),
+        )]);
+}
+
+#[test]
+fn a_profile_role_must_be_1_to_20_characters_without_control_characters() {
+    given_nothing::<UserState>()
+        .when(update_profile("Alice", None, Some(&"r".repeat(21)), None))
+        .then_error(DomainError::invalid(
+            "role",
+            ValidationRule::TooLong { max: 20 },
+        ));
+    given_nothing::<UserState>()
+        .when(update_profile("Alice", None, Some("   "), None))
+        .then_error(DomainError::invalid("role", ValidationRule::Empty));
+    given_nothing::<UserState>()
+        .when(update_profile("Alice", None, Some(""), None))
+        .then_error(DomainError::invalid("role", ValidationRule::Empty));
+    given_nothing::<UserState>()
+        .when(update_profile("Alice", None, Some("ow\u{0}ner"), None))
+        .then_error(DomainError::invalid(
+            "role",
+            ValidationRule::ControlCharacter,
+        ));
+    given_nothing::<UserState>()
+        .when(update_profile("Alice", None, Some(&"r".repeat(20)), None))
+        .then([profile_updated("Alice", None, Some(&"r".repeat(20)), None)]);
+    // A refused role is refused even when the rest matches the stored profile.
+    given([profile_updated("Alice", None, None, None)])
+        .when(update_profile("Alice", None, Some(""), None))
+        .then_error(DomainError::invalid("role", ValidationRule::Empty));
+}
+
+#[test]
+fn display_names_are_trimmed_non_empty_one_line_and_at_most_100_characters() {
+    assert_eq!(DisplayName::parse("  Rex ").unwrap().as_str(), "Rex");
+    assert!(DisplayName::parse(&"ñ".repeat(100)).is_ok());
+    let refused = |raw: &str| DisplayName::parse(raw).unwrap_err();
+    assert_eq!(refused("").rule, ValidationRule::Empty);
+    assert_eq!(refused(" \t ").rule, ValidationRule::Empty);
+    assert_eq!(
+        refused(&"n".repeat(101)).rule,
+        ValidationRule::TooLong { max: 100 }
+    );
+    assert_eq!(refused("Al\nice").rule, ValidationRule::ControlCharacter);
+    assert_eq!(
+        refused("Al\u{1b}ice").rule,
+        ValidationRule::ControlCharacter
+    );
+    assert_eq!(refused("").field, "displayName");
+    assert!(serde_json::from_value::<DisplayName>(serde_json::json!("")).is_err());
+}
+
+#[test]
+fn locales_are_2_to_35_ascii_letters_digits_and_dashes() {
+    for ok in ["en", "pt-BR", "zh-Hant-TW", "es-419"] {
+        assert_eq!(Locale::parse(ok).unwrap().as_str(), ok);
+    }
+    assert!(Locale::parse(&"a".repeat(35)).is_ok());
+    let refused = |raw: &str| Locale::parse(raw).unwrap_err();
+    assert_eq!(refused("").rule, ValidationRule::Empty);
+    assert_eq!(refused("e").rule, ValidationRule::Format);
+    assert_eq!(
+        refused(&"a".repeat(36)).rule,
+        ValidationRule::TooLong { max: 35 }
+    );
+    assert_eq!(refused("pt_BR").rule, ValidationRule::Format);
+    assert_eq!(refused("fr.UTF8").rule, ValidationRule::Format);
+    assert_eq!(refused("日本").rule, ValidationRule::Format);
+    assert_eq!(refused("pt BR").rule, ValidationRule::Whitespace);
+    assert_eq!(refused("en\u{0}").rule, ValidationRule::ControlCharacter);
+    assert_eq!(refused("e").field, "locale");
+    assert!(serde_json::from_value::<Locale>(serde_json::json!("x")).is_err());
+}
+
+#[test]
+fn a_profile_update_is_not_personal_content() {
+    let mut event = profile_updated("Alice", Some(AVATAR), Some("owner"), Some("en"));
+    assert!(event.personal_fields().is_none());
 }
 
 #[test]

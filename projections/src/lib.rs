@@ -1,8 +1,25 @@
-//! pawpost's read side: projectors that turn the event log into the read models every query and
-//! unread badge reads (DESIGN.md §5). Each projector will subscribe to the log from its checkpoint
-//! and commit its changes and its checkpoint in one transaction. The projectors arrive with the
-//! projections issue; this crate holds the place in the workspace's dependency graph
-//! (`projections` → {`store`, `domain`}).
+//! pawpost's read side (DESIGN.md §5): projectors turn the event log into the tables every
+//! query and every unread badge reads.
+//!
+//! Layout:
+//! * `db/`: one SQL surface ([`db::Tx`]) over SQLite and PostgreSQL; read models live in the
+//!   same database as the log.
+//! * `envelope.rs`: stored events decoded for projectors (personal content opened when needed).
+//! * `projectors/`: `conversations`, `messages` (with the search index) and `users`; each
+//!   applies events idempotently.
+//! * `checkpoint.rs`, `runner.rs`: [`Projections`] catches each projector up from its checkpoint
+//!   and follows the log live, committing every batch together with its checkpoint.
+//! * `render.rs`: JSON shapes of attachments, locations and list previews.
+
+pub mod checkpoint;
+pub mod db;
+pub mod envelope;
+pub mod projectors;
+pub mod queries;
+pub mod render;
+mod runner;
+
+pub use runner::{ProjectionError, Projections};
 
 /// The event-log position type projectors checkpoint.
 pub use pawpost_store::Position as Checkpoint;

@@ -7,7 +7,7 @@
 //! * `settings.rs`: [`Settings`], layered from defaults, `pawpost.toml`, `PAWPOST_*` env and
 //!   flags ([`settings::Overrides`]); development secrets generated once into the data dir.
 //! * `state.rs`: [`AppState`], the cheap handles every handler shares.
-//! * `commands/`: [`commands::CommandHandler`]: cached aggregate, decide, seal, append with the
+//! * `commands` (re-export of `pawpost-commands`): [`commands::CommandHandler`]: cached aggregate, decide, seal, append with the
 //!   expected version, bounded retries on conflict, idempotent replays by command id.
 //! * `auth/`: access tokens ([`auth::JwtKeys`], [`auth::Claims`], [`auth::Role`]).
 //! * `http/`: the HTTP routes, one file per resource, merged in [`http::router`].
@@ -16,7 +16,8 @@
 //! * `telemetry.rs`: [`telemetry::init`], the tracing subscriber of the binary.
 
 pub mod auth;
-pub mod commands;
+/// Command handling lives in `pawpost-commands`; re-exported for handlers.
+pub use pawpost_commands as commands;
 pub mod http;
 mod serve;
 pub mod settings;

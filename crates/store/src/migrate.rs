@@ -8,18 +8,32 @@ pub(crate) struct Migration {
 }
 
 /// SQLite migrations (`migrations/sqlite`).
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_event_store",
-    sql: include_str!("../../../migrations/sqlite/0001_event_store.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_event_store",
+        sql: include_str!("../../../migrations/sqlite/0001_event_store.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_read_models",
+        sql: include_str!("../../../migrations/sqlite/0002_read_models.sql"),
+    },
+];
 
 /// PostgreSQL migrations (`migrations/postgres`).
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_event_store",
-    sql: include_str!("../../../migrations/postgres/0001_event_store.sql"),
-}];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_event_store",
+        sql: include_str!("../../../migrations/postgres/0001_event_store.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_read_models",
+        sql: include_str!("../../../migrations/postgres/0002_read_models.sql"),
+    },
+];
 
 /// The bookkeeping table, same in both dialects.
 pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS _pawpost_migrations (

@@ -18,6 +18,10 @@ pub trait EventStore: Send + Sync + 'static {
     /// Which backend this is.
     fn backend(&self) -> crate::Backend;
 
+    /// The concrete store, for code that works beside the log in the same database (read
+    /// models downcast to [`crate::sqlite::SqliteStore`] or [`crate::postgres::PgStore`]).
+    fn as_any(&self) -> &dyn std::any::Any;
+
     /// Applies the embedded migrations that are not applied yet.
     async fn migrate(&self) -> Result<(), StoreError>;
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::personal::PersonalText;
-use crate::values::{MessageBody, NotificationLevel};
+use crate::values::{DisplayName, ImageUrl, Locale, MessageBody, NotificationLevel};
 
 /// A command addressed to stream `user-{actor}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +132,22 @@ pub enum UserCommand {
         /// When.
         at: DateTime<Utc>,
     },
+    /// Sets the actor's profile as a whole (the same name, avatar, role and locale → no-op).
+    UpdateProfile {
+        /// The stream owner, whose profile it is.
+        actor: UserId,
+        /// The name others see.
+        display_name: DisplayName,
+        /// The picture; `None` = no avatar.
+        avatar_url: Option<ImageUrl>,
+        /// Free text such as "owner", "provider", "admin" or "service" (1–20 characters,
+        /// checked by `decide`, surrounding whitespace trimmed); `None` = no role.
+        role: Option<String>,
+        /// The preferred language; `None` = unset.
+        locale: Option<Locale>,
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 impl UserCommand {
@@ -149,7 +165,8 @@ impl UserCommand {
             | C::Block { actor, .. }
             | C::Unblock { actor, .. }
             | C::SaveDraft { actor, .. }
-            | C::ClearDraft { actor, .. } => actor,
+            | C::ClearDraft { actor, .. }
+            | C::UpdateProfile { actor, .. } => actor,
         }
     }
 
@@ -167,7 +184,8 @@ impl UserCommand {
             | C::Block { at, .. }
             | C::Unblock { at, .. }
             | C::SaveDraft { at, .. }
-            | C::ClearDraft { at, .. } => *at,
+            | C::ClearDraft { at, .. }
+            | C::UpdateProfile { at, .. } => *at,
         }
     }
 }

@@ -14,6 +14,9 @@ use super::state::UserState;
 /// Largest block reason, in characters.
 const MAX_REASON_CHARS: usize = 500;
 
+/// Largest profile role, in characters.
+const MAX_ROLE_CHARS: usize = 20;
+
 pub(super) fn decide(state: &UserState, cmd: &C) -> Result<Vec<E>, DomainError> {
     match cmd {
         C::Mute {
@@ -175,6 +178,30 @@ pub(super) fn decide(state: &UserState, cmd: &C) -> Result<Vec<E>, DomainError> 
                 at: *at,
             }
         })),
+        C::UpdateProfile {
+            actor,
+            display_name,
+            avatar_url,
+            role,
+            locale,
+            at,
+        } => {
+            let role = role.as_deref().map(check_role).transpose()?;
+            let unchanged = state.profile().is_some_and(|p| {
+                p.display_name == *display_name
+                    && p.avatar_url == *avatar_url
+                    && p.role.as_deref() == role
+                    && p.locale == *locale
+            });
+            Ok(when(!unchanged, || E::ProfileUpdated {
+                user_id: actor.clone(),
+                display_name: display_name.clone(),
+                avatar_url: avatar_url.clone(),
+                role: role.map(str::to_owned),
+                locale: locale.clone(),
+                at: *at,
+            }))
+        }
     }
 }
 
@@ -214,4 +241,22 @@ fn check_reason(reason: &PersonalText) -> Result<(), DomainError> {
         return Ok(());
     };
     Err(DomainError::invalid("reason", rule))
+}
+
+/// A profile role is free text: trimmed, not blank, at most 20 characters, no control
+/// characters. Returns the trimmed role.
+fn check_role(role: &str) -> Result<&str, DomainError> {
+    let role = role.trim();
+    let rule = if role.is_empty() {
+        ValidationRule::Empty
+    } else if role.chars().count() > MAX_ROLE_CHARS {
+        ValidationRule::TooLong {
+            max: MAX_ROLE_CHARS,
+        }
+    } else if role.chars().any(char::is_control) {
+        ValidationRule::ControlCharacter
+    } else {
+        return Ok(role);
+    };
+    Err(DomainError::invalid("role", rule))
 }

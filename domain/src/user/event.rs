@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::EventType;
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::personal::{PersonalData, PersonalText};
-use crate::values::NotificationLevel;
+use crate::values::{DisplayName, ImageUrl, Locale, NotificationLevel};
 
 /// An event of a user stream. JSON: `{"type": "ConversationMuted", "conversationId": …}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +108,25 @@ pub enum UserEvent {
         /// When.
         at: DateTime<Utc>,
     },
+    /// The stream owner's profile was set (replacing the previous one as a whole). Not personal
+    /// content: a display name is not a forgettable payload (DESIGN §3).
+    ProfileUpdated {
+        /// Whose profile (the stream owner).
+        user_id: UserId,
+        /// The name others see.
+        display_name: DisplayName,
+        /// The picture; absent = no avatar.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        avatar_url: Option<ImageUrl>,
+        /// Free text such as "owner" or "provider" (1–20 characters); absent = no role.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        /// The preferred language; absent = unset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        locale: Option<Locale>,
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 /// The data-key id of a user's draft in a conversation (every save reuses it).
@@ -135,6 +154,7 @@ impl EventType for UserEvent {
             E::UserUnblocked { .. } => "UserUnblocked",
             E::DraftSaved { .. } => "DraftSaved",
             E::DraftCleared { .. } => "DraftCleared",
+            E::ProfileUpdated { .. } => "ProfileUpdated",
         }
     }
 }

@@ -3,7 +3,7 @@
 use crate::personal::fingerprint;
 
 use super::event::UserEvent as E;
-use super::state::{DraftState, MuteSetting, UserState};
+use super::state::{DraftState, MuteSetting, Profile, UserState};
 
 pub(super) fn evolve(state: &mut UserState, version: u64, event: &E) {
     state.version = version;
@@ -87,6 +87,22 @@ pub(super) fn evolve(state: &mut UserState, version: u64, event: &E) {
             conversation_id, ..
         } => {
             state.drafts.remove(conversation_id);
+        }
+        E::ProfileUpdated {
+            display_name,
+            avatar_url,
+            role,
+            locale,
+            at,
+            ..
+        } => {
+            state.profile = Some(Profile {
+                display_name: display_name.clone(),
+                avatar_url: avatar_url.clone(),
+                role: role.clone(),
+                locale: locale.clone(),
+                updated_at: *at,
+            });
         }
     }
 }

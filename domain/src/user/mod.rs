@@ -1,6 +1,7 @@
 //! The user aggregate, stream `user-{id}`: one user's private view of their conversations
-//! (mute, archive, pin, delete-for-me), their blocks and their drafts. Files: [`command`],
-//! [`event`], `state` (folded state and queries), `decide` (the rules), `evolve` (folding).
+//! (mute, archive, pin, delete-for-me), their blocks, their drafts and their profile. Files:
+//! [`command`], [`event`], `state` (folded state and queries), `decide` (the rules), `evolve`
+//! (folding).
 
 pub mod command;
 mod decide;
@@ -10,7 +11,7 @@ mod state;
 
 pub use command::UserCommand;
 pub use event::{block_key_id, draft_key_id, UserEvent};
-pub use state::{DraftState, MuteSetting, UserState};
+pub use state::{DraftState, MuteSetting, Profile, UserState};
 
 use crate::aggregate::Aggregate;
 use crate::error::DomainError;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 
 use crate::ids::{ConversationId, MessageId, UserId};
-use crate::values::NotificationLevel;
+use crate::values::{DisplayName, ImageUrl, Locale, NotificationLevel};
 
 /// How a conversation is muted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +37,24 @@ pub struct DraftState {
     pub(crate) content_fingerprint: Option<u64>,
 }
 
-/// The user aggregate: mutes, archive, pins, hidden messages, blocks and drafts of one user.
+/// The user's profile, as last set by `UpdateProfile`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Profile {
+    /// The name others see.
+    pub display_name: DisplayName,
+    /// The picture; `None` = no avatar.
+    pub avatar_url: Option<ImageUrl>,
+    /// Free text such as "owner" or "provider"; `None` = no role.
+    pub role: Option<String>,
+    /// The preferred language; `None` = unset.
+    pub locale: Option<Locale>,
+    /// When it was last set.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The user aggregate: mutes, archive, pins, hidden messages, blocks, drafts and the profile of
+/// one user.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserState {
     pub(crate) version: u64,
@@ -47,6 +64,7 @@ pub struct UserState {
     pub(crate) hidden: HashMap<ConversationId, BTreeSet<MessageId>>,
     pub(crate) blocked: BTreeMap<UserId, DateTime<Utc>>,
     pub(crate) drafts: HashMap<ConversationId, DraftState>,
+    pub(crate) profile: Option<Profile>,
 }
 
 impl UserState {
@@ -85,5 +103,10 @@ impl UserState {
     /// The draft of a conversation, if any.
     pub fn draft(&self, conversation: &ConversationId) -> Option<&DraftState> {
         self.drafts.get(conversation)
+    }
+
+    /// The user's profile, if they ever set one.
+    pub fn profile(&self) -> Option<&Profile> {
+        self.profile.as_ref()
     }
 }

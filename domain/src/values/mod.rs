@@ -14,4 +14,7 @@ pub use attachment::{AttachmentKind, AttachmentRef};
 pub use kinds::{ConversationKind, MessageKind, NotificationLevel, Role};
 pub use location::Location;
 pub use marker::ReadMarker;
-pub use text::{ConversationTitle, Description, ImageUrl, MessageBody, Reaction, MAX_BODY_CHARS};
+pub use text::{
+    ConversationTitle, Description, DisplayName, ImageUrl, Locale, MessageBody, Reaction,
+    MAX_BODY_CHARS,
+};

@@ -1,4 +1,5 @@
-//! Validated text values: a message body, a title, a description, an image URL, a reaction.
+//! Validated text values: a message body, a title, a description, an image URL, a reaction, a
+//! user's display name and locale.
 //!
 //! Lengths count Unicode scalar values (`char`s), never bytes, so a limit means the same for
 //! "hello" and "こんにちは". Control characters are refused (PostgreSQL text cannot even hold
@@ -12,6 +13,15 @@ use crate::error::{ValidationError, ValidationRule};
 
 /// Largest message body (and draft), in characters.
 pub const MAX_BODY_CHARS: usize = 10_000;
+
+/// Largest display name, in characters.
+const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+/// Shortest locale tag, in characters.
+const MIN_LOCALE_CHARS: usize = 2;
+
+/// Longest locale tag, in characters.
+const MAX_LOCALE_CHARS: usize = 35;
 
 /// How one kind of text is checked.
 struct TextRules {
@@ -142,6 +152,36 @@ text_value!(
     check = |raw| check_text("reaction", raw, &TextRules { max: 50, trim: true, multiline: false })
 );
 
+text_value!(
+    /// A user's display name: trimmed, 1–100 characters, one line.
+    #[derive(Debug)]
+    DisplayName,
+    check = |raw| {
+        let rules = TextRules { max: MAX_DISPLAY_NAME_CHARS, trim: true, multiline: false };
+        check_text("displayName", raw, &rules)
+    }
+);
+
+text_value!(
+    /// A user's language tag, such as `en` or `pt-BR`: trimmed, 2–35 ASCII letters, digits and
+    /// `-`, kept as typed (no case folding).
+    #[derive(Debug)]
+    Locale,
+    check = |raw| {
+        let rules = TextRules { max: MAX_LOCALE_CHARS, trim: true, multiline: false };
+        let tag = check_text("locale", raw, &rules)?;
+        if tag.chars().any(char::is_whitespace) {
+            return Err(ValidationError::new("locale", ValidationRule::Whitespace));
+        }
+        if tag.chars().count() < MIN_LOCALE_CHARS
+            || !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(ValidationError::new("locale", ValidationRule::Format));
+        }
+        Ok(tag)
+    }
+);
+
 impl fmt::Debug for MessageBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "MessageBody(<{} chars>)", self.0.chars().count())
@@ -149,6 +189,18 @@ impl fmt::Debug for MessageBody {
 }
 
 impl fmt::Display for ConversationTitle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for Locale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -223,5 +275,55 @@ mod tests {
             ValidationRule::TooLong { max: 50 }
         );
         assert!(serde_json::from_str::<Reaction>("\"\"").is_err());
+    }
+
+    #[test]
+    fn display_names() {
+        assert_eq!(DisplayName::parse("  Rex  ").unwrap().as_str(), "Rex");
+        assert!(DisplayName::parse(&"é".repeat(100)).is_ok());
+        assert_eq!(
+            DisplayName::parse(&"n".repeat(101)).unwrap_err(),
+            ValidationError::new("displayName", ValidationRule::TooLong { max: 100 })
+        );
+        assert_eq!(
+            DisplayName::parse(" \t ").unwrap_err().rule,
+            ValidationRule::Empty
+        );
+        assert_eq!(
+            DisplayName::parse("a\nb").unwrap_err().rule,
+            ValidationRule::ControlCharacter
+        );
+        assert!(serde_json::from_str::<DisplayName>("\"\"").is_err());
+    }
+
+    #[test]
+    fn locales() {
+        assert_eq!(Locale::parse("en").unwrap().as_str(), "en");
+        assert_eq!(Locale::parse(" pt-BR ").unwrap().as_str(), "pt-BR");
+        assert!(Locale::parse("zh-Hant-TW").is_ok());
+        assert!(Locale::parse(&"a".repeat(35)).is_ok());
+        assert_eq!(
+            Locale::parse(&"a".repeat(36)).unwrap_err(),
+            ValidationError::new("locale", ValidationRule::TooLong { max: 35 })
+        );
+        assert_eq!(Locale::parse("").unwrap_err().rule, ValidationRule::Empty);
+        assert_eq!(Locale::parse("e").unwrap_err().rule, ValidationRule::Format);
+        assert_eq!(
+            Locale::parse("pt_BR").unwrap_err().rule,
+            ValidationRule::Format
+        );
+        assert_eq!(
+            Locale::parse("ça").unwrap_err().rule,
+            ValidationRule::Format
+        );
+        assert_eq!(
+            Locale::parse("pt BR").unwrap_err().rule,
+            ValidationRule::Whitespace
+        );
+        assert_eq!(
+            Locale::parse("en\u{7}").unwrap_err().rule,
+            ValidationRule::ControlCharacter
+        );
+        assert!(serde_json::from_str::<Locale>("\"x\"").is_err());
     }
 }

@@ -97,6 +97,10 @@ pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
 
 #[async_trait]
 impl EventStore for PgStore {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }

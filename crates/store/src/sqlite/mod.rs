@@ -131,6 +131,10 @@ fn join_err(e: tokio::task::JoinError) -> StoreError {
 
 #[async_trait]
 impl EventStore for SqliteStore {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }

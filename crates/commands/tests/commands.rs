@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use pawpost_codec::{CodecError, EventCodec, Reveal};
+use pawpost_commands::{CommandError, CommandHandler, CommandMeta};
 use pawpost_domain::values::{ConversationTitle, MessageBody, MessageKind};
 use pawpost_domain::{
     Aggregate, ConversationCommand, ConversationEvent, ConversationId, ConversationState,
     DomainError, MessageId, PersonalText, UserId,
 };
-use pawpost_server::commands::{CommandError, CommandHandler, CommandMeta};
 use pawpost_store::{CryptoError, EventStore, KeyRing, MasterKey};
 use uuid::Uuid;
 
@@ -284,6 +284,9 @@ struct Interleaved {
 impl EventStore for Interleaved {
     fn backend(&self) -> pawpost_store::Backend {
         self.inner.backend()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
     async fn migrate(&self) -> Result<(), pawpost_store::StoreError> {
         self.inner.migrate().await

@@ -1,4 +1,5 @@
-//! Command handling: how a command becomes events (DESIGN.md §1).
+//! Command handling: how a command becomes events (DESIGN.md §1). The server's command bus,
+//! the projections' tests and the examples all go through it.
 //!
 //! [`CommandHandler`] loads an aggregate from its cache (catching up from the log only when the
 //! cache is behind), lets the pure domain decide, seals and appends the events with the version

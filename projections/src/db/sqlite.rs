@@ -1,0 +1,122 @@
+//! The SQLite side of [`super::Tx`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+
+use super::{DbError, Dialect, Row, Tx, Value};
+
+/// Connections kept for reuse.
+const POOL: usize = 4;
+
+/// Read-model access to a SQLite file.
+pub struct SqliteDb {
+    path: PathBuf,
+    pool: Mutex<Vec<Connection>>,
+}
+
+impl SqliteDb {
+    pub(super) fn new(path: &Path) -> Self {
+        SqliteDb {
+            path: path.to_path_buf(),
+            pool: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self) -> Result<Connection, DbError> {
+        let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match pooled {
+            Some(c) => Ok(c),
+            None => Ok(
+                pawpost_store::sqlite::SqliteStore::open_connection(&self.path)
+                    .map_err(|e| DbError::Other(e.to_string()))?,
+            ),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < POOL {
+            pool.push(conn);
+        }
+    }
+
+    pub(super) async fn transaction<T, F>(self: std::sync::Arc<Self>, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, DbError> + Send + 'static,
+    {
+        tokio::task::spawn_blocking(move || {
+            let mut conn = self.take()?;
+            let out = (|| {
+                // IMMEDIATE: take the write lock up front (busy timeout) rather than failing
+                // to upgrade a read transaction halfway.
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let mut wrapper = SqliteTx { tx: &tx };
+                let value = f(&mut wrapper)?;
+                tx.commit()?;
+                Ok(value)
+            })();
+            self.give_back(conn);
+            out
+        })
+        .await
+        .map_err(|e| DbError::Other(e.to_string()))?
+    }
+}
+
+struct SqliteTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+/// `$1` → `?1` (statements are written once, PostgreSQL-style).
+fn rewrite(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn to_value(v: ValueRef<'_>) -> Result<Value, DbError> {
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Text(t) => Value::Text(
+            std::str::from_utf8(t)
+                .map_err(|e| DbError::Decode(e.to_string()))?
+                .to_string(),
+        ),
+        ValueRef::Real(f) => Value::Int(f as i64),
+        ValueRef::Blob(_) => return Err(DbError::Decode("unexpected blob".into())),
+    })
+}
+
+impl Tx for SqliteTx<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let mut stmt = self.tx.prepare_cached(&rewrite(sql))?;
+        Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let mut stmt = self.tx.prepare_cached(&rewrite(sql))?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut vals = Vec::with_capacity(n);
+            for i in 0..n {
+                vals.push(to_value(r.get_ref(i)?)?);
+            }
+            out.push(Row(vals));
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        Ok(self.tx.execute_batch(sql)?)
+    }
+}

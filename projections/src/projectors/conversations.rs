@@ -1,0 +1,215 @@
+//! `conversations`: conversation details, participants with roles and markers, membership
+//! ranges (which messages each participant may see).
+
+use pawpost_codec::Reveal;
+use pawpost_domain::{ConversationEvent as E, ConversationId, UserId};
+
+use super::{enum_str, Projector};
+use crate::db::{micros, DbError, Tx, Value};
+use crate::envelope::{DomainEvent, Envelope};
+
+/// Projects conversation lifecycle and membership.
+pub struct ConversationsProjector;
+
+fn join(
+    tx: &mut dyn Tx,
+    conv: &ConversationId,
+    user: &UserId,
+    role: String,
+    version: u64,
+    at: i64,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO rm_participants (conversation_id, user_id, role, active, joined_at, left_at)
+         VALUES ($1, $2, $3, TRUE, $4, NULL)
+         ON CONFLICT (conversation_id, user_id)
+         DO UPDATE SET role = excluded.role, active = TRUE, joined_at = excluded.joined_at, left_at = NULL",
+        &[conv.to_string().into(), user.to_string().into(), role.into(), at.into()],
+    )?;
+    tx.execute(
+        "INSERT INTO rm_membership_ranges (conversation_id, user_id, from_seq, to_seq)
+         VALUES ($1, $2, $3, NULL) ON CONFLICT (conversation_id, user_id, from_seq) DO NOTHING",
+        &[
+            conv.to_string().into(),
+            user.to_string().into(),
+            version.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+fn depart(
+    tx: &mut dyn Tx,
+    conv: &ConversationId,
+    user: &UserId,
+    version: u64,
+    at: i64,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE rm_participants SET active = FALSE, left_at = $3
+         WHERE conversation_id = $1 AND user_id = $2",
+        &[conv.to_string().into(), user.to_string().into(), at.into()],
+    )?;
+    tx.execute(
+        "UPDATE rm_membership_ranges SET to_seq = $3
+         WHERE conversation_id = $1 AND user_id = $2 AND to_seq IS NULL",
+        &[
+            conv.to_string().into(),
+            user.to_string().into(),
+            version.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+fn marker(
+    tx: &mut dyn Tx,
+    column: &str,
+    conv: &ConversationId,
+    user: &UserId,
+    seq: u64,
+    message: String,
+    at: i64,
+) -> Result<(), DbError> {
+    // Monotonic: an older marker changes nothing.
+    let sql = format!(
+        "UPDATE rm_participants SET {column}_seq = $3, {column}_message_id = $4, {column}_at = $5
+         WHERE conversation_id = $1 AND user_id = $2 AND {column}_seq < $3"
+    );
+    tx.execute(
+        &sql,
+        &[
+            conv.to_string().into(),
+            user.to_string().into(),
+            seq.into(),
+            message.into(),
+            at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+impl Projector for ConversationsProjector {
+    fn name(&self) -> &'static str {
+        "conversations"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "rm_conversations",
+            "rm_participants",
+            "rm_membership_ranges",
+        ]
+    }
+
+    fn reveal(&self) -> Reveal {
+        Reveal::Nothing
+    }
+
+    fn apply(&self, tx: &mut dyn Tx, env: &Envelope) -> Result<(), DbError> {
+        let DomainEvent::Conversation { id, event } = &env.event else {
+            return Ok(());
+        };
+        let v = env.version;
+        match event {
+            E::ConversationCreated {
+                kind,
+                booking_id,
+                title,
+                description,
+                image_url,
+                created_by,
+                participants,
+                at,
+                ..
+            } => {
+                tx.execute(
+                    "INSERT INTO rm_conversations (id, kind, booking_id, title, description, image_url,
+                        created_by, created_at, updated_at, version)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (id) DO NOTHING",
+                    &[
+                        id.to_string().into(),
+                        enum_str(kind).into(),
+                        booking_id.as_ref().map(|b| b.to_string()).into(),
+                        title.as_ref().map(|t| t.as_str().to_string()).into(),
+                        description.as_ref().map(|t| t.as_str().to_string()).into(),
+                        image_url.as_ref().map(|t| t.as_str().to_string()).into(),
+                        created_by.to_string().into(),
+                        micros(*at).into(),
+                        v.into(),
+                    ],
+                )?;
+                for p in participants {
+                    join(tx, id, &p.user_id, enum_str(&p.role), v, micros(*at))?;
+                }
+            }
+            E::ConversationDetailsUpdated {
+                title,
+                description,
+                image_url,
+                at,
+                ..
+            } => {
+                tx.execute(
+                    "UPDATE rm_conversations SET title = $2, description = $3, image_url = $4,
+                        updated_at = $5 WHERE id = $1",
+                    &[
+                        id.to_string().into(),
+                        title.as_ref().map(|t| t.as_str().to_string()).into(),
+                        description.as_ref().map(|t| t.as_str().to_string()).into(),
+                        image_url.as_ref().map(|t| t.as_str().to_string()).into(),
+                        micros(*at).into(),
+                    ],
+                )?;
+            }
+            E::ParticipantsAdded { user_ids, at, .. } => {
+                for u in user_ids {
+                    join(tx, id, u, "member".into(), v, micros(*at))?;
+                }
+            }
+            E::ParticipantRemoved { user_id, at, .. } | E::ParticipantLeft { user_id, at } => {
+                depart(tx, id, user_id, v, micros(*at))?;
+            }
+            E::ParticipantRoleChanged { user_id, role, .. } => {
+                tx.execute(
+                    "UPDATE rm_participants SET role = $3 WHERE conversation_id = $1 AND user_id = $2",
+                    &[id.to_string().into(), user_id.to_string().into(), enum_str(role).into()],
+                )?;
+            }
+            E::MessagesRead {
+                user_id,
+                up_to_seq,
+                message_id,
+                at,
+            } => marker(
+                tx,
+                "read",
+                id,
+                user_id,
+                *up_to_seq,
+                message_id.to_string(),
+                micros(*at),
+            )?,
+            E::MessagesDelivered {
+                user_id,
+                up_to_seq,
+                message_id,
+                at,
+            } => marker(
+                tx,
+                "delivered",
+                id,
+                user_id,
+                *up_to_seq,
+                message_id.to_string(),
+                micros(*at),
+            )?,
+            _ => {}
+        }
+        tx.execute(
+            "UPDATE rm_conversations SET version = $2 WHERE id = $1 AND version < $2",
+            &[id.to_string().into(), Value::from(v)],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,51 @@
+//! The projectors: each owns a few `rm_*` tables and keeps them in step with the log.
+
+mod conversations;
+mod messages;
+mod users;
+
+use pawpost_codec::Reveal;
+use serde::Serialize;
+
+use crate::db::{DbError, Tx};
+use crate::envelope::Envelope;
+
+pub use conversations::ConversationsProjector;
+pub use messages::MessagesProjector;
+pub use users::UsersProjector;
+
+/// Turns events into read-model rows. `apply` must be idempotent (upserts, guarded updates):
+/// the runner commits each batch with its checkpoint, so a batch is applied at most once, but
+/// a projector must not rely on it.
+pub trait Projector: Send + Sync + 'static {
+    /// Its name: the checkpoint key and the `--projection` of `pawpost replay`.
+    fn name(&self) -> &'static str;
+    /// The tables it owns (emptied by a rebuild).
+    fn tables(&self) -> &'static [&'static str];
+    /// Whether it needs personal content opened.
+    fn reveal(&self) -> Reveal;
+    /// Applies one event inside the batch's transaction.
+    fn apply(&self, tx: &mut dyn Tx, event: &Envelope) -> Result<(), DbError>;
+}
+
+/// Every projector, in a stable order.
+pub fn all() -> Vec<std::sync::Arc<dyn Projector>> {
+    vec![
+        std::sync::Arc::new(ConversationsProjector),
+        std::sync::Arc::new(MessagesProjector),
+        std::sync::Arc::new(UsersProjector),
+    ]
+}
+
+/// The wire name of a serde enum value (`"member"`, `"text"`, …).
+pub(crate) fn enum_str<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
+}
+
+/// JSON text of a value, for TEXT columns.
+pub(crate) fn json<T: Serialize>(v: &T) -> Result<String, DbError> {
+    serde_json::to_string(v).map_err(|e| DbError::Other(e.to_string()))
+}
