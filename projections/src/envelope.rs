@@ -62,3 +62,59 @@ pub async fn decode(
         event,
     }))
 }
+
+/// Decodes a batch in order, loading the data keys of the whole batch at once.
+pub async fn decode_batch(
+    codec: &EventCodec,
+    stored: &[&RecordedEvent],
+    reveal: Reveal,
+) -> Result<Vec<Envelope>, CodecError> {
+    enum Kind {
+        Conversation(ConversationId),
+        User(UserId),
+    }
+    let mut kinds = Vec::with_capacity(stored.len());
+    let (mut convs, mut users) = (Vec::new(), Vec::new());
+    for &s in stored {
+        if let Some(id) = s.stream.strip_prefix("conversation-") {
+            if let Ok(uuid) = id.parse::<uuid::Uuid>() {
+                kinds.push((s, Kind::Conversation(ConversationId::from_uuid(uuid))));
+                convs.push(s);
+            }
+        } else if let Some(id) = s.stream.strip_prefix("user-") {
+            if let Ok(user) = UserId::parse(id) {
+                kinds.push((s, Kind::User(user)));
+                users.push(s);
+            }
+        }
+    }
+    let mut conv_events = codec
+        .decode_batch::<ConversationEvent>(&convs, reveal)
+        .await?
+        .into_iter();
+    let mut user_events = codec
+        .decode_batch::<UserEvent>(&users, reveal)
+        .await?
+        .into_iter();
+    let mut out = Vec::with_capacity(kinds.len());
+    for (s, kind) in kinds {
+        let event = match kind {
+            Kind::Conversation(id) => match conv_events.next() {
+                Some(event) => DomainEvent::Conversation { id, event },
+                None => continue,
+            },
+            Kind::User(id) => match user_events.next() {
+                Some(event) => DomainEvent::User { id, event },
+                None => continue,
+            },
+        };
+        out.push(Envelope {
+            position: s.position,
+            stream: s.stream.clone(),
+            version: s.version,
+            occurred_at: s.metadata.occurred_at,
+            event,
+        });
+    }
+    Ok(out)
+}

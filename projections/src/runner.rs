@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::checkpoint;
 use crate::db::{DbError, ReadDb};
-use crate::envelope::{decode, Envelope};
+use crate::envelope::{decode_batch, Envelope};
 use crate::projectors::{self, Projector};
 
 /// Events applied per transaction.
@@ -109,12 +109,11 @@ impl Projections {
         let Some(last) = events.last().map(|e| e.position) else {
             return self.checkpoint(name).await;
         };
-        let mut decoded: Vec<Envelope> = Vec::with_capacity(events.len());
-        for ev in events {
-            if let Some(env) = decode(&self.codec, ev, projector.reveal()).await? {
-                decoded.push(env);
-            }
-        }
+        let wanted: Vec<&RecordedEvent> = events
+            .iter()
+            .filter(|e| projector.wants(&e.stream, &e.event_type))
+            .collect();
+        let decoded: Vec<Envelope> = decode_batch(&self.codec, &wanted, projector.reveal()).await?;
         let applied = self
             .db
             .transaction(move |tx| {

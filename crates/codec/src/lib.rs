@@ -97,6 +97,37 @@ impl EventCodec {
         Ok(event)
     }
 
+    /// Decodes a batch of stored events; with [`Reveal::Content`] the data keys of the whole
+    /// batch are loaded in one round trip first.
+    pub async fn decode_batch<E>(
+        &self,
+        stored: &[&RecordedEvent],
+        reveal: Reveal,
+    ) -> Result<Vec<E>, CodecError>
+    where
+        E: DeserializeOwned + PersonalData,
+    {
+        let mut events: Vec<E> = stored
+            .iter()
+            .map(|s| s.decode())
+            .collect::<Result<_, _>>()?;
+        if reveal == Reveal::Content {
+            let mut ids = Vec::new();
+            for e in events.iter_mut() {
+                if let Some((key_id, fields)) = e.personal_fields() {
+                    if fields.iter().any(|f| matches!(f, PersonalText::Sealed(_))) {
+                        ids.push(key_id);
+                    }
+                }
+            }
+            self.keys.preload(&ids).await?;
+            for e in events.iter_mut() {
+                self.open(e).await?;
+            }
+        }
+        Ok(events)
+    }
+
     /// Opens the sealed personal fields of an event in place.
     pub async fn open<E: PersonalData>(&self, event: &mut E) -> Result<(), CodecError> {
         if let Some((key_id, fields)) = event.personal_fields() {

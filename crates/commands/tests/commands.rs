@@ -340,6 +340,12 @@ impl EventStore for Interleaved {
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, pawpost_store::StoreError> {
         self.inner.get_key(key_id).await
     }
+    async fn get_keys(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>, pawpost_store::StoreError> {
+        self.inner.get_keys(ids).await
+    }
     async fn destroy_key(&self, key_id: &str) -> Result<bool, pawpost_store::StoreError> {
         self.inner.destroy_key(key_id).await
     }

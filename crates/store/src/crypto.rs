@@ -164,6 +164,27 @@ impl KeyRing {
             .map_err(|_| CryptoError::Malformed)
     }
 
+    /// Loads the data keys of `key_ids` that are not cached yet, in one store round trip: a
+    /// batch of events opens without one look-up per message.
+    pub async fn preload(&self, key_ids: &[String]) -> Result<(), CryptoError> {
+        let missing: Vec<String> = {
+            let cache = self.lock_cache();
+            let mut seen = std::collections::HashSet::new();
+            key_ids
+                .iter()
+                .filter(|id| !cache.contains_key(*id) && seen.insert(id.as_str()))
+                .cloned()
+                .collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        for (id, wrapped) in self.inner.store.get_keys(&missing).await? {
+            self.remember(&id, &wrapped)?;
+        }
+        Ok(())
+    }
+
     /// Destroys the data key `key_id`: its content becomes unreadable everywhere.
     pub async fn destroy(&self, key_id: &str) -> Result<bool, CryptoError> {
         self.lock_cache().remove(key_id);

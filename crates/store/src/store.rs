@@ -63,6 +63,10 @@ pub trait EventStore: Send + Sync + 'static {
     /// The wrapped data key, or `None` if it never existed or was destroyed.
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// Several wrapped data keys at once (rebuilds open thousands of messages per batch);
+    /// destroyed or unknown ids are simply absent from the answer.
+    async fn get_keys(&self, key_ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
     /// Destroys a data key (erasure). Returns whether it existed.
     async fn destroy_key(&self, key_id: &str) -> Result<bool, StoreError>;
 }

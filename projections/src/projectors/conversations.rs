@@ -106,6 +106,18 @@ impl Projector for ConversationsProjector {
         Reveal::Nothing
     }
 
+    fn wants(&self, stream: &str, event_type: &str) -> bool {
+        stream.starts_with("conversation-")
+            && !matches!(
+                event_type,
+                "MessageSent"
+                    | "MessageEdited"
+                    | "MessageDeleted"
+                    | "ReactionAdded"
+                    | "ReactionRemoved"
+            )
+    }
+
     fn apply(&self, tx: &mut dyn Tx, env: &Envelope) -> Result<(), DbError> {
         let DomainEvent::Conversation { id, event } = &env.event else {
             return Ok(());

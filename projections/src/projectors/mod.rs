@@ -24,6 +24,11 @@ pub trait Projector: Send + Sync + 'static {
     fn tables(&self) -> &'static [&'static str];
     /// Whether it needs personal content opened.
     fn reveal(&self) -> Reveal;
+    /// Whether it reads events of this stream and type at all; others are not even decoded
+    /// (most of the log is messages, which the membership projector skips).
+    fn wants(&self, _stream: &str, _event_type: &str) -> bool {
+        true
+    }
     /// Applies one event inside the batch's transaction.
     fn apply(&self, tx: &mut dyn Tx, event: &Envelope) -> Result<(), DbError>;
 }

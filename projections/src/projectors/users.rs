@@ -60,6 +60,10 @@ impl Projector for UsersProjector {
         Reveal::Content
     }
 
+    fn wants(&self, stream: &str, _event_type: &str) -> bool {
+        stream.starts_with("user-")
+    }
+
     fn apply(&self, tx: &mut dyn Tx, env: &Envelope) -> Result<(), DbError> {
         let DomainEvent::User { id: user, event } = &env.event else {
             return Ok(());

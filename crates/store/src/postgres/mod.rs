@@ -240,6 +240,17 @@ impl EventStore for PgStore {
         Ok(row.map(|r| r.get(0)))
     }
 
+    async fn get_keys(&self, key_ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT key_id, wrapped FROM data_keys WHERE key_id = ANY($1)",
+                &[&key_ids],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     async fn destroy_key(&self, key_id: &str) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let n = client
