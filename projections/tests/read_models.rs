@@ -546,7 +546,190 @@ async fn search_sees_only_what_the_user_can_see(w: World) {
     let _ = users::blocks;
 }
 
+async fn directory_blocks_drafts_attachments_and_erasure(w: World) {
+    use pawpost_domain::values::{AttachmentKind, AttachmentRef, Location, MessageKind};
+    use pawpost_domain::PersonalText;
+    w.profile("alice", "Alice A.").await;
+    let g = group(&w, "alice", &["bob"], "Vets").await;
+    let photo = MessageId::from_uuid(Uuid::now_v7());
+    w.conv(
+        g,
+        C::SendMessage {
+            message_id: photo,
+            actor: uid("bob"),
+            kind: MessageKind::Image,
+            body: None,
+            attachments: vec![AttachmentRef::parse(
+                "att-1",
+                AttachmentKind::Image,
+                "rex-xray.jpg",
+                "https://files.example/att-1",
+                2048,
+                "image/jpeg",
+            )
+            .unwrap()],
+            location: None,
+            reply_to: None,
+            forward: None,
+            mentions: vec![],
+            temp_id: None,
+            blocked_by_other: false,
+            at: Utc::now(),
+        },
+    )
+    .await
+    .unwrap();
+    w.project().await;
+    let s = w
+        .q(move |tx| conversations::summary(tx, "alice", &g.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(s.last_message_preview.as_deref(), Some("📷 Photo"));
+    let place = MessageId::from_uuid(Uuid::now_v7());
+    w.conv(
+        g,
+        C::SendMessage {
+            message_id: place,
+            actor: uid("bob"),
+            kind: MessageKind::Location,
+            body: None,
+            attachments: vec![],
+            location: Some(Location::parse(48.85, 2.35, Some("Clinic entrance")).unwrap()),
+            reply_to: None,
+            forward: None,
+            mentions: vec![],
+            temp_id: None,
+            blocked_by_other: false,
+            at: Utc::now(),
+        },
+    )
+    .await
+    .unwrap();
+    let secret = w.send(g, "bob", "my home address is 12 Bark St").await;
+    // Drafts, blocks, the directory.
+    w.user(
+        &uid("alice"),
+        U::SaveDraft {
+            actor: uid("alice"),
+            conversation_id: g,
+            content: MessageBody::parse("see you at").unwrap(),
+            reply_to: Some(secret),
+            is_participant: true,
+            at: Utc::now(),
+        },
+    )
+    .await
+    .unwrap();
+    w.user(
+        &uid("alice"),
+        U::Block {
+            actor: uid("alice"),
+            user: uid("mallory"),
+            reason: Some(PersonalText::clear("spam")),
+            at: Utc::now(),
+        },
+    )
+    .await
+    .unwrap();
+    w.project().await;
+    let drafts = w.q(|tx| users::drafts(tx, "alice", None)).await;
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts[0].content.as_deref(), Some("see you at"));
+    assert_eq!(drafts[0].reply_to_message_id, Some(secret.to_string()));
+    let blocks = w.q(|tx| users::blocks(tx, "alice")).await;
+    assert_eq!(
+        (blocks[0].user_id.as_str(), blocks[0].reason.as_deref()),
+        ("mallory", Some("spam"))
+    );
+    assert!(w.q(|tx| users::is_blocked(tx, "alice", "mallory")).await);
+    assert_eq!(
+        w.q(|tx| users::get(tx, "alice"))
+            .await
+            .unwrap()
+            .display_name,
+        "Alice A."
+    );
+    let parts = w
+        .q(move |tx| conversations::participants(tx, "bob", &g.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(
+        parts
+            .iter()
+            .map(|p| (p.user_id.as_str(), p.role.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("alice", "owner"), ("bob", "member")]
+    );
+    let loc = w
+        .q(move |tx| messages::get(tx, "alice", &place.to_string(), false))
+        .await
+        .unwrap();
+    assert_eq!(
+        loc.location.unwrap().label.as_deref(),
+        Some("Clinic entrance")
+    );
+    let pic = w
+        .q(move |tx| messages::get(tx, "alice", &photo.to_string(), false))
+        .await
+        .unwrap();
+    assert_eq!(pic.attachments[0].name.as_deref(), Some("rex-xray.jpg"));
+    w.user(
+        &uid("alice"),
+        U::ClearDraft {
+            actor: uid("alice"),
+            conversation_id: g,
+            at: Utc::now(),
+        },
+    )
+    .await
+    .unwrap();
+    // Erasure: destroy the message's data key and rebuild: the content reads as erased, the
+    // message, its seq and the counts stay.
+    assert!(w
+        .codec
+        .keys()
+        .destroy(&format!("msg-{secret}"))
+        .await
+        .unwrap());
+    for name in w.projections.names() {
+        w.projections.reset(name).await.unwrap();
+    }
+    w.project().await;
+    let m = w
+        .q(move |tx| messages::get(tx, "alice", &secret.to_string(), false))
+        .await
+        .unwrap();
+    assert!(m.is_erased);
+    assert_eq!(m.content, None);
+    let s = w
+        .q(move |tx| conversations::summary(tx, "alice", &g.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(s.message_count, 3);
+    assert_eq!(s.unread_count, 3);
+    assert_eq!(
+        s.last_message_preview.as_deref(),
+        Some("This message was erased")
+    );
+    assert!(w.q(|tx| users::drafts(tx, "alice", None)).await.is_empty());
+    let hits = w
+        .q(|tx| {
+            search::search(
+                tx,
+                "alice",
+                &SearchQuery {
+                    text: "Bark".into(),
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+        })
+        .await;
+    assert_eq!(hits.total_count, 0, "erased content is not searchable");
+}
+
 both!(
+    directory_blocks_drafts_attachments_and_erasure,
     conversation_list_with_exact_unread_counts,
     messages_reactions_edits_receipts_and_tombstones,
     search_sees_only_what_the_user_can_see,
