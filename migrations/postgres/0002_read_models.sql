@@ -26,7 +26,7 @@ CREATE TABLE rm_conversations (
     created_by  TEXT   NOT NULL,
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL,
-    version     BIGINT NOT NULL
+    version     BIGINT NOT NULL -- stream version of the creation or last details change
 );
 CREATE INDEX rm_conversations_booking ON rm_conversations (booking_id);
 
@@ -81,7 +81,8 @@ CREATE TABLE rm_messages (
 );
 CREATE INDEX rm_messages_sender ON rm_messages (sender_id);
 
--- Every version of a message's text: version 0 is the original, then each edit.
+-- Every version of a message's text, keyed by the stream version that produced it (the
+-- message's seq for the original, then each edit's).
 CREATE TABLE rm_message_versions (
     message_id     TEXT    NOT NULL,
     version_no     BIGINT  NOT NULL,
@@ -108,8 +109,9 @@ CREATE TABLE rm_mentions (
 );
 CREATE INDEX rm_mentions_user ON rm_mentions (user_id, conversation_id, seq);
 
--- Full-text search: trigram similarity (pg_trgm) makes ILIKE '%…%' fast for partial words and
--- CJK text.
+-- Full-text search: trigram similarity (pg_trgm) makes LIKE '%…%' fast for partial words and
+-- CJK text. `content` holds the text lower-cased (Unicode) by the projector; queries are
+-- lower-cased the same way, so both backends fold case identically.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE TABLE rm_search (
     message_id      TEXT PRIMARY KEY,

@@ -20,13 +20,6 @@ fn join(
     at: i64,
 ) -> Result<(), DbError> {
     tx.execute(
-        "INSERT INTO rm_participants (conversation_id, user_id, role, active, joined_at, left_at)
-         VALUES ($1, $2, $3, TRUE, $4, NULL)
-         ON CONFLICT (conversation_id, user_id)
-         DO UPDATE SET role = excluded.role, active = TRUE, joined_at = excluded.joined_at, left_at = NULL",
-        &[conv.to_string().into(), user.to_string().into(), role.into(), at.into()],
-    )?;
-    tx.execute(
         "INSERT INTO rm_membership_ranges (conversation_id, user_id, from_seq, to_seq)
          VALUES ($1, $2, $3, NULL) ON CONFLICT (conversation_id, user_id, from_seq) DO NOTHING",
         &[
@@ -34,6 +27,16 @@ fn join(
             user.to_string().into(),
             version.into(),
         ],
+    )?;
+    // A join applied again after a later leave or re-join must not revive the participant.
+    tx.execute(
+        "INSERT INTO rm_participants (conversation_id, user_id, role, active, joined_at, left_at)
+         VALUES ($1, $2, $3, TRUE, $4, NULL)
+         ON CONFLICT (conversation_id, user_id)
+         DO UPDATE SET role = excluded.role, active = TRUE, joined_at = excluded.joined_at, left_at = NULL
+         WHERE NOT EXISTS (SELECT 1 FROM rm_membership_ranges r
+            WHERE r.conversation_id = $1 AND r.user_id = $2 AND (r.from_seq > $5 OR r.to_seq > $5))",
+        &[conv.to_string().into(), user.to_string().into(), role.into(), at.into(), version.into()],
     )?;
     Ok(())
 }
@@ -45,17 +48,25 @@ fn depart(
     version: u64,
     at: i64,
 ) -> Result<(), DbError> {
-    tx.execute(
-        "UPDATE rm_participants SET active = FALSE, left_at = $3
-         WHERE conversation_id = $1 AND user_id = $2",
-        &[conv.to_string().into(), user.to_string().into(), at.into()],
-    )?;
+    // Only the stretch this departure ends (applied again after a re-join, it changes nothing).
     tx.execute(
         "UPDATE rm_membership_ranges SET to_seq = $3
-         WHERE conversation_id = $1 AND user_id = $2 AND to_seq IS NULL",
+         WHERE conversation_id = $1 AND user_id = $2 AND to_seq IS NULL AND from_seq < $3",
         &[
             conv.to_string().into(),
             user.to_string().into(),
+            version.into(),
+        ],
+    )?;
+    tx.execute(
+        "UPDATE rm_participants SET active = FALSE, left_at = $3
+         WHERE conversation_id = $1 AND user_id = $2
+           AND NOT EXISTS (SELECT 1 FROM rm_membership_ranges r
+                WHERE r.conversation_id = $1 AND r.user_id = $2 AND r.from_seq > $4)",
+        &[
+            conv.to_string().into(),
+            user.to_string().into(),
+            at.into(),
             version.into(),
         ],
     )?;
@@ -164,13 +175,14 @@ impl Projector for ConversationsProjector {
             } => {
                 tx.execute(
                     "UPDATE rm_conversations SET title = $2, description = $3, image_url = $4,
-                        updated_at = $5 WHERE id = $1",
+                        updated_at = $5, version = $6 WHERE id = $1 AND version < $6",
                     &[
                         id.to_string().into(),
                         title.as_ref().map(|t| t.as_str().to_string()).into(),
                         description.as_ref().map(|t| t.as_str().to_string()).into(),
                         image_url.as_ref().map(|t| t.as_str().to_string()).into(),
                         micros(*at).into(),
+                        Value::from(v),
                     ],
                 )?;
             }
@@ -218,10 +230,6 @@ impl Projector for ConversationsProjector {
             )?,
             _ => {}
         }
-        tx.execute(
-            "UPDATE rm_conversations SET version = $2 WHERE id = $1 AND version < $2",
-            &[id.to_string().into(), Value::from(v)],
-        )?;
         Ok(())
     }
 }

@@ -22,6 +22,8 @@ fn text(t: &PersonalText) -> (Value, bool) {
 }
 
 /// Replaces the message's search entry with `content` (or removes it).
+/// The text is stored lower-cased (Unicode): search lower-cases its query the same way, so
+/// case folds identically on both backends, beyond ASCII too.
 fn index(
     tx: &mut dyn Tx,
     message: &MessageId,
@@ -29,6 +31,8 @@ fn index(
     content: Option<&str>,
 ) -> Result<(), DbError> {
     let id = message.to_string();
+    let folded = content.map(str::to_lowercase);
+    let content = folded.as_deref();
     match tx.dialect() {
         Dialect::Sqlite => {
             // FTS5 deletes efficiently by rowid only: the row shares the message row's rowid.

@@ -1,5 +1,6 @@
 //! Full-text search over the messages a user can see: substring matches (partial words, CJK)
-//! through trigram indexes — FTS5 `trigram` on SQLite, `pg_trgm` on PostgreSQL.
+//! through trigram indexes — FTS5 `trigram` on SQLite, `pg_trgm` on PostgreSQL — over text
+//! lower-cased by the projector, so case folds the same way (Unicode) on both.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -52,14 +53,15 @@ pub fn search(tx: &mut dyn Tx, user: &str, q: &SearchQuery) -> Result<SearchResu
             total_count: 0,
         });
     }
-    let mut params: Vec<Value> = vec![user.into(), like_pattern(text).into()];
+    // The index holds lower-cased text; fold the query the same way (Unicode, not only ASCII).
+    let mut params: Vec<Value> = vec![user.into(), like_pattern(&text.to_lowercase()).into()];
     let matcher = match tx.dialect() {
-        // The trigram FTS5 table answers LIKE (case-insensitive for ASCII) from its index.
+        // Both trigram indexes answer LIKE '%…%' (partial words, CJK).
         Dialect::Sqlite => {
             "m.rowid IN (SELECT rowid FROM rm_search WHERE content LIKE $2 ESCAPE '\\')"
         }
         Dialect::Postgres => {
-            "m.id IN (SELECT message_id FROM rm_search WHERE content ILIKE $2 ESCAPE '\\')"
+            "m.id IN (SELECT message_id FROM rm_search WHERE content LIKE $2 ESCAPE '\\')"
         }
     };
     let mut cond = String::new();

@@ -2,6 +2,7 @@
 //! and the projections over the same database.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -13,8 +14,8 @@ use pawpost_domain::{
     UserState,
 };
 use pawpost_projections::db::{DbError, Tx};
-use pawpost_projections::Projections;
-use pawpost_store::{EventStore, KeyRing, MasterKey, Position};
+use pawpost_projections::{projectors, Projections};
+use pawpost_store::{EventStore, KeyRing, MasterKey, Position, RecordedEvent};
 use uuid::Uuid;
 
 pub struct World {
@@ -88,12 +89,18 @@ impl World {
     /// Brings every projector up to the last append made here. (PostgreSQL shows a commit to
     /// readers once older transactions of the cluster end, so catch up until it is reached.)
     pub async fn project(&self) {
+        self.project_with(&self.projections).await;
+    }
+
+    /// Like [`World::project`], with other projections over this world's store (a restarted
+    /// process, wrapped projectors).
+    pub async fn project_with(&self, projections: &Projections) {
         let target = *self.last.lock().unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        for name in self.projections.names() {
+        for name in projections.names() {
             loop {
-                self.projections.catch_up(name, |_| {}).await.unwrap();
-                if self.projections.checkpoint(name).await.unwrap() >= target {
+                projections.catch_up(name, |_| {}).await.unwrap();
+                if projections.checkpoint(name).await.unwrap() >= target {
                     break;
                 }
                 assert!(
@@ -103,6 +110,41 @@ impl World {
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
         }
+    }
+
+    /// Every stored event up to the last append made here, in global order.
+    pub async fn events(&self) -> Vec<RecordedEvent> {
+        let target = *self.last.lock().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut out: Vec<RecordedEvent> = Vec::new();
+        loop {
+            let after = out.last().map_or(Position::START, |e| e.position);
+            if after >= target {
+                return out;
+            }
+            let page = self.store.read_all(after, 1000).await.unwrap();
+            if page.is_empty() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the log never showed {target:?}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            out.extend(page);
+        }
+    }
+
+    /// Every read-model table and the checkpoints (see [`dump`]).
+    pub async fn dump(&self) -> Dump {
+        self.q(dump).await
+    }
+
+    /// Empties every projector's tables and checkpoint, then rebuilds them from the log.
+    pub async fn rebuild(&self) {
+        for name in self.projections.names() {
+            self.projections.reset(name).await.unwrap();
+        }
+        self.project().await;
     }
 
     pub async fn q<T, F>(&self, f: F) -> T
@@ -134,6 +176,72 @@ impl World {
         .await
         .unwrap();
     }
+}
+
+/// The rows of every read-model table, each rendered as text and sorted (so row order, and
+/// SQLite's rowids, which a rebuild re-assigns, do not matter), plus each checkpoint's position.
+pub type Dump = BTreeMap<String, Vec<String>>;
+
+/// Reads a [`Dump`] inside a transaction.
+pub fn dump(tx: &mut dyn Tx) -> Result<Dump, DbError> {
+    let mut out = Dump::new();
+    let tables = projectors::all()
+        .iter()
+        .flat_map(|p| p.tables().iter().copied())
+        .collect::<Vec<_>>();
+    // `SELECT *` on the FTS5 table yields its declared columns (content, message_id,
+    // conversation_id), never the rowid.
+    let queries = tables
+        .iter()
+        .map(|t| (t.to_string(), format!("SELECT * FROM {t}")))
+        .chain(std::iter::once((
+            "projection_checkpoints".to_string(),
+            "SELECT name, commit_pos, seq_pos FROM projection_checkpoints".to_string(),
+        )));
+    for (name, sql) in queries {
+        let mut rows: Vec<String> = tx
+            .query(&sql, &[])?
+            .iter()
+            .map(|r| format!("{:?}", r.0))
+            .collect();
+        rows.sort();
+        out.insert(name, rows);
+    }
+    Ok(out)
+}
+
+/// Asserts two dumps are equal, printing only the rows that differ (table by table).
+#[track_caller]
+pub fn assert_same(left: &Dump, right: &Dump, what: &str) {
+    let mut report = String::new();
+    for table in left
+        .keys()
+        .chain(right.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let (l, r) = (
+            left.get(table).cloned().unwrap_or_default(),
+            right.get(table).cloned().unwrap_or_default(),
+        );
+        if l == r {
+            continue;
+        }
+        report.push_str(&format!("\n{table}:"));
+        for row in l.iter().filter(|x| !r.contains(x)) {
+            report.push_str(&format!("\n  only left:  {row}"));
+        }
+        for row in r.iter().filter(|x| !l.contains(x)) {
+            report.push_str(&format!("\n  only right: {row}"));
+        }
+        if l.len() != r.len() {
+            report.push_str(&format!(
+                "\n  {} rows left, {} rows right",
+                l.len(),
+                r.len()
+            ));
+        }
+    }
+    assert!(report.is_empty(), "{what}: the read models differ:{report}");
 }
 
 pub fn uid(s: &str) -> UserId {
