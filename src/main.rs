@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use pawpost_server::auth::{self, Role};
+use pawpost_server::replay::{Progress, Rebuilt, ReplayOptions};
 use pawpost_server::settings::{Overrides, Settings};
 
 /// pawpost: event-sourced real-time messaging backend.
@@ -41,6 +43,21 @@ enum Command {
         database: DatabaseArgs,
         #[command(flatten)]
         common: CommonArgs,
+    },
+    /// Rebuild read models from the event log, with a progress bar (stop `pawpost serve`
+    /// first: it runs the projectors).
+    Replay {
+        /// A projection to rebuild (conversations, messages, users); repeatable [default: all].
+        #[arg(long = "projection", value_name = "NAME")]
+        projections: Vec<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Take the projection leases even while another process holds them (one that died
+        /// moments ago).
+        #[arg(long)]
+        force: bool,
     },
     /// Print an access token signed with the configured secret (for testing).
     Token {
@@ -126,6 +143,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Replay {
+            projections,
+            database,
+            common,
+            force,
+        } => {
+            let settings = load(Overrides {
+                database_url: database.database,
+                ..common.overrides()
+            })?;
+            let options = ReplayOptions { projections, force };
+            pawpost_server::replay(&settings, &options, &mut ProgressBars::default()).await?;
+            Ok(())
+        }
         Command::Token {
             sub,
             name,
@@ -147,4 +178,40 @@ fn load(overrides: Overrides) -> anyhow::Result<Settings> {
     let settings = Settings::load(&overrides).context("loading the configuration")?;
     pawpost_server::telemetry::init(settings.log_format);
     Ok(settings)
+}
+
+/// `pawpost replay`'s display: a progress bar per projection on stderr (drawn only on a
+/// terminal), then its summary line on stdout.
+#[derive(Default)]
+struct ProgressBars {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for ProgressBars {
+    fn started(&mut self, name: &str, total: u64) {
+        let bar = ProgressBar::new(total).with_prefix(name.to_owned());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{prefix:>13} {wide_bar} {human_pos}/{human_len} events, {per_sec:0}, {elapsed} (eta {eta})",
+        ) {
+            bar.set_style(style);
+        }
+        self.bar = Some(bar);
+    }
+
+    fn advanced(&mut self, done: u64) {
+        if let Some(bar) = &self.bar {
+            // Events appended since the count: the log grew.
+            if bar.length().is_some_and(|len| done > len) {
+                bar.set_length(done);
+            }
+            bar.set_position(done);
+        }
+    }
+
+    fn finished(&mut self, rebuilt: &Rebuilt) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        println!("{rebuilt}");
+    }
 }

@@ -1,4 +1,4 @@
-//! The `pawpost` binary, run for real: `migrate`, `serve`, `token`.
+//! The `pawpost` binary, run for real: `migrate`, `serve`, `token`, `replay`.
 //!
 //! Every child gets a fresh temporary working and data directory and no `PAWPOST_*` variables
 //! from the developer's environment. Waits have deadlines; nothing sleeps.
@@ -213,5 +213,445 @@ fn token_with_bad_input_fails_with_a_message() {
         assert!(stderr.contains(mentioned), "{extra:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{extra:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{extra:?} printed a token");
+    }
+}
+
+/// `pawpost replay` against a log written here through the command handlers, with the master
+/// key handed to the child in `PAWPOST_MASTER_KEY`.
+mod replay {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use chrono::Utc;
+    use pawpost_codec::EventCodec;
+    use pawpost_commands::{CommandHandler, CommandMeta};
+    use pawpost_domain::values::{
+        ConversationTitle, DisplayName, MessageBody, MessageKind, NotificationLevel, Reaction,
+    };
+    use pawpost_domain::{
+        ConversationCommand as C, ConversationId, ConversationState, MessageId, UserCommand as U,
+        UserId, UserState,
+    };
+    use pawpost_projections::db::{ReadDb, Row};
+    use pawpost_projections::{lease, projectors, Projections};
+    use pawpost_store::{EventStore, KeyRing, MasterKey};
+    use uuid::Uuid;
+
+    use super::*;
+
+    /// A database with a log and its incrementally built read models.
+    struct Log {
+        tmp: tempfile::TempDir,
+        url: String,
+        master_key: String,
+        projections: Projections,
+    }
+
+    impl Log {
+        async fn sqlite() -> Log {
+            let tmp = tempfile::tempdir().unwrap();
+            let url = format!("sqlite:{}", tmp.path().join("pawpost.db").display());
+            Self::at(tmp, url).await
+        }
+
+        async fn postgres() -> Option<Log> {
+            let url = pawpost_store::testing::pg_database_url().await?;
+            Some(Self::at(tempfile::tempdir().unwrap(), url).await)
+        }
+
+        async fn at(tmp: tempfile::TempDir, url: String) -> Log {
+            let store = pawpost_store::connect(&url).await.unwrap();
+            store.migrate().await.unwrap();
+            let key = MasterKey::generate();
+            let codec = EventCodec::new(KeyRing::new(&key, store.clone()));
+            write_events(&store, &codec).await;
+            let projections = Projections::new(store, codec).unwrap();
+            for name in projections.names() {
+                projections.catch_up(name, |_| {}).await.unwrap();
+            }
+            Log {
+                tmp,
+                url,
+                master_key: key.to_base64(),
+                projections,
+            }
+        }
+
+        fn db(&self) -> &ReadDb {
+            self.projections.db()
+        }
+
+        /// Runs `pawpost replay --database URL --data-dir DIR` with `extra` arguments.
+        async fn replay(&self, extra: &[&str]) -> Output {
+            let mut command = pawpost(self.tmp.path());
+            command
+                .args(["replay", "--database", &self.url, "--data-dir"])
+                .arg(self.tmp.path())
+                .args(extra)
+                .env("PAWPOST_MASTER_KEY", &self.master_key)
+                .stdin(Stdio::null());
+            timeout(DEADLINE, tokio::process::Command::from(command).output())
+                .await
+                .expect("replay did not finish before the deadline")
+                .unwrap()
+        }
+
+        /// Every read-model table, rows in a stable order.
+        async fn dump(&self) -> BTreeMap<&'static str, Vec<String>> {
+            let mut out = BTreeMap::new();
+            for projector in projectors::all() {
+                for &table in projector.tables() {
+                    let rows: Vec<Row> = self
+                        .db()
+                        .transaction(move |tx| tx.query(&format!("SELECT * FROM {table}"), &[]))
+                        .await
+                        .unwrap();
+                    let mut rows: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
+                    rows.sort();
+                    out.insert(table, rows);
+                }
+            }
+            out
+        }
+
+        async fn count(&self, table: &'static str) -> usize {
+            self.dump().await[table].len()
+        }
+
+        async fn checkpoints(&self) -> Vec<pawpost_store::Position> {
+            let mut out = Vec::new();
+            for name in self.projections.names() {
+                out.push(self.projections.checkpoint(name).await.unwrap());
+            }
+            out
+        }
+    }
+
+    fn uid(s: &str) -> UserId {
+        UserId::parse(s).unwrap()
+    }
+
+    fn body(s: &str) -> MessageBody {
+        MessageBody::parse(s).unwrap()
+    }
+
+    /// A small but varied history: a group and a direct conversation, messages with mentions
+    /// and replies, edits, a deletion, reactions, read and delivered markers, profiles, mutes,
+    /// pins, drafts, hidden messages and a block.
+    async fn write_events(store: &Arc<dyn EventStore>, codec: &EventCodec) {
+        let convs = CommandHandler::<ConversationState>::new(store.clone(), codec.clone());
+        let users = CommandHandler::<UserState>::new(store.clone(), codec.clone());
+        let meta = CommandMeta::default();
+        let conv = |id: ConversationId, cmd: C| {
+            let convs = &convs;
+            let meta = &meta;
+            async move {
+                convs
+                    .execute(&id.stream(), Uuid::now_v7(), &cmd, meta)
+                    .await
+                    .unwrap();
+            }
+        };
+        let user = |id: &str, cmd: U| {
+            let (users, meta, id) = (&users, &meta, uid(id));
+            async move {
+                users
+                    .execute(&id.stream(), Uuid::now_v7(), &cmd, meta)
+                    .await
+                    .unwrap();
+            }
+        };
+        let now = Utc::now;
+        for (id, name) in [("alice", "Alice A."), ("bob", "Bob B."), ("carol", "Carol")] {
+            let cmd = U::UpdateProfile {
+                actor: uid(id),
+                display_name: DisplayName::parse(name).unwrap(),
+                avatar_url: None,
+                role: None,
+                locale: None,
+                at: now(),
+            };
+            user(id, cmd).await;
+        }
+        let group = ConversationId::from_uuid(Uuid::now_v7());
+        let cmd = C::CreateGroup {
+            id: group,
+            actor: uid("alice"),
+            title: ConversationTitle::parse("Walkers").unwrap(),
+            description: None,
+            image_url: None,
+            members: vec![uid("bob"), uid("carol")],
+            at: now(),
+        };
+        conv(group, cmd).await;
+        let direct = ConversationId::direct(&uid("alice"), &uid("bob"));
+        let cmd = C::CreateDirect {
+            id: direct,
+            actor: uid("alice"),
+            other: uid("bob"),
+            at: now(),
+        };
+        conv(direct, cmd).await;
+
+        let mut sent = Vec::new();
+        for i in 0..24 {
+            let (to, from) = if i % 5 == 4 {
+                (direct, "bob")
+            } else {
+                (group, ["alice", "bob", "carol"][i % 3])
+            };
+            let id = MessageId::from_uuid(Uuid::now_v7());
+            let cmd = C::SendMessage {
+                message_id: id,
+                actor: uid(from),
+                kind: MessageKind::Text,
+                body: Some(body(&format!("walk number {i} at the 公园, ok?"))),
+                attachments: vec![],
+                location: None,
+                reply_to: sent
+                    .iter()
+                    .rev()
+                    .find(|(c, _)| *c == to && i % 4 == 1)
+                    .map(|(_, m)| *m),
+                forward: None,
+                mentions: if i % 6 == 0 {
+                    vec![uid("carol")]
+                } else {
+                    vec![]
+                },
+                temp_id: None,
+                blocked_by_other: false,
+                at: now(),
+            };
+            conv(to, cmd).await;
+            sent.push((to, id));
+        }
+        let (_, first) = sent[0];
+        let cmd = C::EditMessage {
+            actor: uid("alice"),
+            message_id: first,
+            body: body("walk number 0, moved to ten"),
+            at: now(),
+        };
+        conv(group, cmd).await;
+        let (_, second) = sent[1];
+        let cmd = C::DeleteForEveryone {
+            actor: uid("bob"),
+            message_id: second,
+            at: now(),
+        };
+        conv(group, cmd).await;
+        for (who, r) in [("bob", "👍"), ("carol", "🐕"), ("carol", "👍")] {
+            let cmd = C::AddReaction {
+                actor: uid(who),
+                message_id: first,
+                reaction: Reaction::parse(r).unwrap(),
+                at: now(),
+            };
+            conv(group, cmd).await;
+        }
+        let cmd = C::RemoveReaction {
+            actor: uid("carol"),
+            message_id: first,
+            reaction: Reaction::parse("🐕").unwrap(),
+            at: now(),
+        };
+        conv(group, cmd).await;
+        let (_, tenth) = sent[10];
+        for who in ["bob", "carol"] {
+            let cmd = C::MarkDelivered {
+                actor: uid(who),
+                message_id: tenth,
+                at: now(),
+            };
+            conv(group, cmd).await;
+            let cmd = C::MarkRead {
+                actor: uid(who),
+                message_id: tenth,
+                at: now(),
+            };
+            conv(group, cmd).await;
+        }
+        let cmd = U::Mute {
+            actor: uid("bob"),
+            conversation_id: group,
+            until: None,
+            level: NotificationLevel::Mentions,
+            is_participant: true,
+            at: now(),
+        };
+        user("bob", cmd).await;
+        let cmd = U::Pin {
+            actor: uid("alice"),
+            conversation_id: direct,
+            is_participant: true,
+            at: now(),
+        };
+        user("alice", cmd).await;
+        let cmd = U::SaveDraft {
+            actor: uid("carol"),
+            conversation_id: group,
+            content: body("see you th"),
+            reply_to: None,
+            is_participant: true,
+            at: now(),
+        };
+        user("carol", cmd).await;
+        let cmd = U::DeleteForMe {
+            actor: uid("carol"),
+            conversation_id: group,
+            message_ids: vec![sent[3].1],
+            visible_to_actor: true,
+            at: now(),
+        };
+        user("carol", cmd).await;
+        let cmd = U::Block {
+            actor: uid("carol"),
+            user: uid("bob"),
+            reason: None,
+            at: now(),
+        };
+        user("carol", cmd).await;
+    }
+
+    async fn rebuilds_identical_read_models(log: Log) {
+        let before = log.dump().await;
+        assert!(log.count("rm_messages").await >= 24, "{before:#?}");
+        assert!(!before["rm_reactions"].is_empty());
+        let head = log.checkpoints().await;
+        // Damage every projector's tables: only a real rebuild repairs them.
+        log.db()
+            .transaction(|tx| {
+                tx.batch(
+                    "DELETE FROM rm_reactions; DELETE FROM rm_blocks;
+                     UPDATE rm_conversations SET title = 'damaged';",
+                )
+            })
+            .await
+            .unwrap();
+
+        let out = log.replay(&[]).await;
+        assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 3, "{stdout}");
+        for (line, name) in lines.iter().zip(["conversations", "messages", "users"]) {
+            let rest = line
+                .strip_prefix(&format!("{name}: "))
+                .unwrap_or_else(|| panic!("{line}"));
+            let (events, rest) = rest.split_once(" events in ").unwrap();
+            assert!(events.parse::<u64>().unwrap() >= 40, "{line}");
+            assert!(
+                rest.ends_with(" events/s)") && rest.contains(" s ("),
+                "{line}"
+            );
+        }
+        assert_eq!(log.dump().await, before, "the rebuilt read models differ");
+        assert_eq!(log.checkpoints().await, head);
+        assert!(lease::holders(log.db()).await.unwrap().is_empty());
+
+        // One projection: only it is rebuilt (and reported).
+        log.db()
+            .transaction(|tx| tx.batch("DELETE FROM rm_blocks; DELETE FROM rm_reactions;"))
+            .await
+            .unwrap();
+        let out = log.replay(&["--projection", "users"]).await;
+        assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        assert!(stdout.starts_with("users: "), "{stdout}");
+        let after = log.dump().await;
+        assert_eq!(after["rm_blocks"], before["rm_blocks"]);
+        assert!(after["rm_reactions"].is_empty(), "messages was rebuilt too");
+    }
+
+    #[tokio::test]
+    async fn replay_rebuilds_identical_read_models_and_prints_a_summary_per_projection() {
+        rebuilds_identical_read_models(Log::sqlite().await).await;
+    }
+
+    /// PostgreSQL is tested only where it is reachable (see `pawpost_store::testing`).
+    #[tokio::test]
+    async fn replay_rebuilds_identical_read_models_on_postgres() {
+        let Some(log) = Log::postgres().await else {
+            return;
+        };
+        rebuilds_identical_read_models(log).await;
+    }
+
+    #[tokio::test]
+    async fn replay_refuses_while_another_process_holds_a_fresh_lease_unless_forced() {
+        let log = Log::sqlite().await;
+        let before = log.dump().await;
+        let holder = "serve@otherhost:4242/0badcafe";
+        lease::acquire(log.db(), &["messages"], holder)
+            .await
+            .unwrap();
+        // Emptied behind the projector's back: a replay that ran would fill it again.
+        log.db()
+            .transaction(|tx| tx.execute("DELETE FROM rm_reactions", &[]))
+            .await
+            .unwrap();
+
+        let out = log.replay(&[]).await;
+        assert!(!out.status.success());
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(holder), "{stderr}");
+        assert!(stderr.contains("stop `pawpost serve`"), "{stderr}");
+        assert!(stderr.contains("--force"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+        assert_eq!(log.count("rm_reactions").await, 0, "replayed anyway");
+        let holders = lease::holders(log.db()).await.unwrap();
+        assert_eq!(holders.len(), 1, "{holders:?}");
+        assert_eq!(holders[0].owner, holder);
+
+        let out = log.replay(&["--force"]).await;
+        assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).lines().count(), 3);
+        assert_eq!(log.dump().await, before);
+        assert!(lease::holders(log.db()).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn replay_takes_over_a_stale_lease() {
+        let log = Log::sqlite().await;
+        let stale = lease::FRESH_FOR.as_micros() as i64 + 1_000_000;
+        log.db()
+            .transaction(move |tx| {
+                tx.execute(
+                    "INSERT INTO projection_leases (name, owner, heartbeat_at) VALUES ($1, $2, $3)",
+                    &[
+                        "messages".into(),
+                        "serve@crashed:1/dead".into(),
+                        (Utc::now().timestamp_micros() - stale).into(),
+                    ],
+                )
+            })
+            .await
+            .unwrap();
+        let out = log.replay(&["--projection", "messages"]).await;
+        assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with("messages: "));
+        assert!(lease::holders(log.db()).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn replay_of_an_unknown_projection_lists_the_valid_names() {
+        let log = Log::sqlite().await;
+        let before = log.dump().await;
+        let out = log.replay(&["--projection", "mesages"]).await;
+        assert!(!out.status.success());
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("unknown projection \"mesages\""),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("conversations, messages, users"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+        assert_eq!(log.dump().await, before);
     }
 }

@@ -10,10 +10,13 @@
 //! * `checkpoint.rs`, `runner.rs`: [`Projections`] catches each projector up from its checkpoint
 //!   and follows the log live, committing every batch together with its checkpoint.
 //! * `render.rs`: JSON shapes of attachments, locations and list previews.
+//! * `lease.rs`: which process runs the projectors (a serving process heartbeats; `pawpost
+//!   replay` refuses while a fresh lease is held by someone else).
 
 pub mod checkpoint;
 pub mod db;
 pub mod envelope;
+pub mod lease;
 pub mod projectors;
 pub mod queries;
 pub mod render;

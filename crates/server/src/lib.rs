@@ -12,6 +12,10 @@
 //! * `auth/`: access tokens ([`auth::JwtKeys`], [`auth::Claims`], [`auth::Role`]).
 //! * `http/`: the HTTP routes, one file per resource, merged in [`http::router`].
 //! * `serve.rs`: [`spawn`] / [`serve`]: bind, connect, migrate, serve, shut down gracefully.
+//! * `projection_host.rs`: [`ProjectionHost`]: the serving process runs the projectors while it
+//!   holds the projection leases, standing by while another process does.
+//! * `replay.rs`: [`replay()`]: `pawpost replay`, rebuilding read models from the log under the
+//!   leases.
 //! * `shutdown.rs`: [`shutdown_signal`] (ctrl-c, SIGTERM).
 //! * `telemetry.rs`: [`telemetry::init`], the tracing subscriber of the binary.
 
@@ -19,12 +23,16 @@ pub mod auth;
 /// Command handling lives in `pawpost-commands`; re-exported for handlers.
 pub use pawpost_commands as commands;
 pub mod http;
+mod projection_host;
+pub mod replay;
 mod serve;
 pub mod settings;
 mod shutdown;
 mod state;
 pub mod telemetry;
 
+pub use projection_host::ProjectionHost;
+pub use replay::replay;
 pub use serve::{connect_and_migrate, serve, spawn, RunningServer};
 pub use settings::Settings;
 pub use shutdown::shutdown_signal;

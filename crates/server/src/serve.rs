@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::projection_host::ProjectionHost;
 use crate::{http, AppState, Settings};
 
 /// A server running in the background. Dropping it stops the server too (without waiting);
@@ -20,6 +21,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The state the handlers share, so tests can reach the store or the keys.
     pub state: AppState,
+    /// Runs the projectors while this server holds the projection leases.
+    pub projections: ProjectionHost,
     shutdown: oneshot::Sender<()>,
     join: JoinHandle<anyhow::Result<()>>,
 }
@@ -30,11 +33,14 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits for the end.
+    /// Stops accepting connections, lets in-flight requests finish, then stops the projectors
+    /// (each commits the batch it is on) and releases their leases; waits for all of it.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         // Err means the server already stopped by itself: the join result says why.
         let _ = self.shutdown.send(());
-        self.join.await.context("the server task panicked")?
+        let served = self.join.await.context("the server task panicked");
+        self.projections.stop().await;
+        served?
     }
 }
 
@@ -56,8 +62,9 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Arc<dyn 
     Ok(store)
 }
 
-/// Binds, connects the store, migrates, then serves in a background task. Returns once the
-/// server accepts requests; port 0 in `settings.bind` picks a free port (see
+/// Binds, connects the store, migrates, starts the projectors (if this process gets the
+/// projection leases, see `projection_host.rs`), then serves in a background task. Returns once
+/// the server accepts requests; port 0 in `settings.bind` picks a free port (see
 /// [`RunningServer::addr`]).
 ///
 /// Prints `pawpost listening on http://ADDR` on stdout, once, so scripts can find the port.
@@ -75,6 +82,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<RunningServer> {
     if dev {
         tracing::info!("development mode");
     }
+    let projections = ProjectionHost::start(state.projections.clone()).await;
 
     let app = http::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
@@ -94,6 +102,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<RunningServer> {
     Ok(RunningServer {
         addr,
         state,
+        projections,
         shutdown: tx,
         join,
     })

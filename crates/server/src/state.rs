@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use pawpost_codec::EventCodec;
 use pawpost_domain::{ConversationState, UserState};
+use pawpost_projections::Projections;
 use pawpost_store::{EventStore, KeyRing};
 
 use crate::auth::JwtKeys;
@@ -27,6 +28,9 @@ pub struct AppState {
     pub conversations: Arc<CommandHandler<ConversationState>>,
     /// Commands on user streams.
     pub users: Arc<CommandHandler<UserState>>,
+    /// The read models: queries, and waits for a position to be projected (read-your-writes).
+    /// Whether this process also runs the projectors depends on the projection leases.
+    pub projections: Arc<Projections>,
 }
 
 impl AppState {
@@ -36,7 +40,9 @@ impl AppState {
         let jwt = JwtKeys::from_settings(&settings)?;
         let keyring = KeyRing::new(&settings.master_key()?, store.clone());
         let codec = EventCodec::new(keyring.clone());
+        let projections = Projections::new(store.clone(), codec.clone())?;
         Ok(Self {
+            projections: Arc::new(projections),
             conversations: Arc::new(CommandHandler::new(store.clone(), codec.clone())),
             users: Arc::new(CommandHandler::new(store.clone(), codec.clone())),
             store,

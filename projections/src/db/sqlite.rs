@@ -10,6 +10,8 @@ use super::{DbError, Dialect, Row, Tx, Value};
 
 /// Connections kept for reuse.
 const POOL: usize = 4;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 256;
 
 /// Read-model access to a SQLite file.
 pub struct SqliteDb {
@@ -29,10 +31,14 @@ impl SqliteDb {
         let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
         match pooled {
             Some(c) => Ok(c),
-            None => Ok(
-                pawpost_store::sqlite::SqliteStore::open_connection(&self.path)
-                    .map_err(|e| DbError::Other(e.to_string()))?,
-            ),
+            None => {
+                let conn = pawpost_store::sqlite::SqliteStore::open_connection(&self.path)
+                    .map_err(|e| DbError::Other(e.to_string()))?;
+                // Projectors and queries use a few dozen distinct statements; rusqlite's
+                // default cache of 16 would re-prepare them over and over.
+                conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+                Ok(conn)
+            }
         }
     }
 

@@ -106,3 +106,171 @@ async fn readyz_names_postgres_when_serving_on_it() {
     );
     server.shutdown().await.unwrap();
 }
+
+mod projections {
+    use std::time::Duration;
+
+    use chrono::Utc;
+    use pawpost_domain::values::{ConversationTitle, MessageBody, MessageKind};
+    use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserId};
+    use pawpost_projections::lease;
+    use pawpost_projections::queries::conversations::{self, ListFilter};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::commands::CommandMeta;
+
+    const DEADLINE: Duration = Duration::from_secs(10);
+
+    fn uid(s: &str) -> UserId {
+        UserId::parse(s).unwrap()
+    }
+
+    /// Creates a group of alice and bob with one message from bob; returns the group and the
+    /// position of the message.
+    async fn group_with_a_message(state: &AppState) -> (ConversationId, pawpost_store::Position) {
+        let id = ConversationId::from_uuid(Uuid::now_v7());
+        let create = ConversationCommand::CreateGroup {
+            id,
+            actor: uid("alice"),
+            title: ConversationTitle::parse("Walkers").unwrap(),
+            description: None,
+            image_url: None,
+            members: vec![uid("bob")],
+            at: Utc::now(),
+        };
+        let send = ConversationCommand::SendMessage {
+            message_id: MessageId::from_uuid(Uuid::now_v7()),
+            actor: uid("bob"),
+            kind: MessageKind::Text,
+            body: Some(MessageBody::parse("walk at nine?").unwrap()),
+            attachments: vec![],
+            location: None,
+            reply_to: None,
+            forward: None,
+            mentions: vec![],
+            temp_id: None,
+            blocked_by_other: false,
+            at: Utc::now(),
+        };
+        let meta = CommandMeta::default();
+        let mut position = None;
+        for cmd in [create, send] {
+            let out = state
+                .conversations
+                .execute(&id.stream(), Uuid::now_v7(), &cmd, &meta)
+                .await
+                .unwrap();
+            position = out.position;
+        }
+        (id, position.unwrap())
+    }
+
+    async fn alices_list(state: &AppState) -> conversations::ConversationPage {
+        let filter = ListFilter {
+            page: 1,
+            page_size: 50,
+            ..Default::default()
+        };
+        state
+            .projections
+            .db()
+            .transaction(move |tx| conversations::list(tx, "alice", &filter))
+            .await
+            .unwrap()
+    }
+
+    async fn wait_until(mut running: tokio::sync::watch::Receiver<bool>, want: bool) -> bool {
+        tokio::time::timeout(DEADLINE, running.wait_for(|r| *r == want))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    #[tokio::test]
+    async fn appended_events_reach_the_read_models_and_shutdown_releases_the_leases() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite:{}", dir.path().join("pawpost.db").display());
+        let server = spawn(Settings::for_tests(dir.path(), database))
+            .await
+            .unwrap();
+        assert!(*server.projections.running().borrow());
+        let owner = server.projections.owner().to_owned();
+        assert!(owner.starts_with("serve@"), "{owner}");
+        let state = server.state.clone();
+        let holders = lease::holders(state.projections.db()).await.unwrap();
+        assert_eq!(holders.len(), state.projections.names().len());
+        assert!(holders.iter().all(|h| h.owner == owner && h.is_fresh()));
+
+        let (id, position) = group_with_a_message(&state).await;
+        assert!(state.projections.wait_for(position, DEADLINE).await);
+        let list = alices_list(&state).await;
+        assert_eq!(list.conversations.len(), 1);
+        let group = &list.conversations[0];
+        assert_eq!(group.id, id.to_string());
+        assert_eq!(group.title.as_deref(), Some("Walkers"));
+        assert_eq!(group.last_message_preview.as_deref(), Some("walk at nine?"));
+        assert_eq!(group.unread_count, 1);
+
+        server.shutdown().await.unwrap();
+        assert!(lease::holders(state.projections.db())
+            .await
+            .unwrap()
+            .is_empty());
+        for name in state.projections.names() {
+            assert!(state.projections.checkpoint(name).await.unwrap() >= position);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_server_stands_by_until_the_first_releases_the_leases() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite:{}", dir.path().join("pawpost.db").display());
+        let settings = Settings::for_tests(dir.path(), database);
+        let first = spawn(settings.clone()).await.unwrap();
+        let second = spawn(settings).await.unwrap();
+        assert!(*first.projections.running().borrow());
+        assert!(
+            !*second.projections.running().borrow(),
+            "two projecting servers"
+        );
+        let holders = lease::holders(second.state.projections.db()).await.unwrap();
+        assert!(holders.iter().all(|h| h.owner == first.projections.owner()));
+
+        first.shutdown().await.unwrap();
+        assert!(
+            wait_until(second.projections.running(), true).await,
+            "the second server never took over"
+        );
+        let (_, position) = group_with_a_message(&second.state).await;
+        assert!(second.state.projections.wait_for(position, DEADLINE).await);
+        assert_eq!(alices_list(&second.state).await.conversations.len(), 1);
+        second.shutdown().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_server_that_loses_its_leases_pauses_its_projectors_until_they_are_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite:{}", dir.path().join("pawpost.db").display());
+        let server = spawn(Settings::for_tests(dir.path(), database))
+            .await
+            .unwrap();
+        let db = server.state.projections.db().clone();
+        let names = server.state.projections.names();
+        // A forced replay elsewhere takes the leases over.
+        lease::take_over(&db, &names, "replay@elsewhere:1/x")
+            .await
+            .unwrap();
+        assert!(
+            wait_until(server.projections.running(), false).await,
+            "kept projecting without the leases"
+        );
+        lease::release(&db, &names, "replay@elsewhere:1/x")
+            .await
+            .unwrap();
+        assert!(
+            wait_until(server.projections.running(), true).await,
+            "never resumed"
+        );
+        server.shutdown().await.unwrap();
+    }
+}
