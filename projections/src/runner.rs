@@ -30,6 +30,12 @@ pub enum ProjectionError {
     Unknown(String),
 }
 
+/// A decoded batch waiting to be applied.
+struct Prepared {
+    decoded: Vec<Envelope>,
+    last: Position,
+}
+
 struct Entry {
     projector: Arc<dyn Projector>,
     progress: watch::Sender<Position>,
@@ -104,16 +110,35 @@ impl Projections {
         name: &str,
         events: &[RecordedEvent],
     ) -> Result<Position, ProjectionError> {
-        let entry = self.entry(name)?;
-        let projector = entry.projector.clone();
+        match self.prepare(name, events).await? {
+            Some(prepared) => self.commit(name, prepared).await,
+            None => self.checkpoint(name).await,
+        }
+    }
+
+    /// Decodes what `name`'s projector reads of a batch (no database work yet).
+    async fn prepare(
+        &self,
+        name: &str,
+        events: &[RecordedEvent],
+    ) -> Result<Option<Prepared>, ProjectionError> {
+        let projector = &self.entry(name)?.projector;
         let Some(last) = events.last().map(|e| e.position) else {
-            return self.checkpoint(name).await;
+            return Ok(None);
         };
         let wanted: Vec<&RecordedEvent> = events
             .iter()
             .filter(|e| projector.wants(&e.stream, &e.event_type))
             .collect();
-        let decoded: Vec<Envelope> = decode_batch(&self.codec, &wanted, projector.reveal()).await?;
+        let decoded = decode_batch(&self.codec, &wanted, projector.reveal()).await?;
+        Ok(Some(Prepared { decoded, last }))
+    }
+
+    /// Applies a prepared batch and moves the checkpoint, in one transaction.
+    async fn commit(&self, name: &str, prepared: Prepared) -> Result<Position, ProjectionError> {
+        let entry = self.entry(name)?;
+        let projector = entry.projector.clone();
+        let Prepared { decoded, last } = prepared;
         let applied = self
             .db
             .transaction(move |tx| {
@@ -145,16 +170,26 @@ impl Projections {
         name: &str,
         mut on_batch: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
-        let mut at = self.checkpoint(name).await?;
         let mut n = 0u64;
+        // Read and decode the next batch while the current one is being written: decoding
+        // (opening content) and applying run on different cores.
+        let read = |after: Position| async move {
+            let batch = self.store.read_all(after, BATCH).await?;
+            let count = batch.len() as u64;
+            let next = batch.last().map(|e| e.position);
+            let prepared = self.prepare(name, &batch).await?;
+            Ok::<_, ProjectionError>((prepared, next, count))
+        };
+        let mut pending = read(self.checkpoint(name).await?).await?;
         loop {
-            let batch = self.store.read_all(at, BATCH).await?;
-            if batch.is_empty() {
+            let (Some(prepared), Some(next), count) = pending else {
                 return Ok(n);
-            }
-            n += batch.len() as u64;
-            at = self.apply_batch(name, &batch).await?;
+            };
+            let (committed, following) = tokio::join!(self.commit(name, prepared), read(next));
+            committed?;
+            n += count;
             on_batch(n);
+            pending = following?;
         }
     }
 

@@ -68,6 +68,33 @@ fn index(
     Ok(())
 }
 
+/// Indexes a message that was just inserted (nothing to replace: one statement).
+fn index_new(
+    tx: &mut dyn Tx,
+    message: &MessageId,
+    conv: &str,
+    content: Option<&str>,
+) -> Result<(), DbError> {
+    let Some(folded) = content.filter(|c| !c.is_empty()).map(str::to_lowercase) else {
+        return Ok(());
+    };
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => {
+            "INSERT INTO rm_search (rowid, content, message_id, conversation_id)
+             SELECT rowid, $2, $1, $3 FROM rm_messages WHERE id = $1"
+        }
+        Dialect::Postgres => {
+            "INSERT INTO rm_search (message_id, content, conversation_id) VALUES ($1, $2, $3)
+             ON CONFLICT (message_id) DO NOTHING"
+        }
+    };
+    tx.execute(
+        sql,
+        &[message.to_string().into(), folded.into(), conv.into()],
+    )?;
+    Ok(())
+}
+
 impl Projector for MessagesProjector {
     fn name(&self) -> &'static str {
         "messages"
@@ -170,7 +197,7 @@ impl Projector for MessagesProjector {
                         ],
                     )?;
                 }
-                index(tx, message_id, &conv, content.as_clear())?;
+                index_new(tx, message_id, &conv, content.as_clear())?;
             }
             E::MessageEdited {
                 message_id,
