@@ -12,16 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{assert_same, uid, World};
+use common::{assert_same, group, uid, World};
 use pawpost_codec::Reveal;
-use pawpost_domain::values::{ConversationTitle, MessageBody, NotificationLevel, Reaction};
+use pawpost_domain::values::{MessageBody, NotificationLevel, Reaction};
 use pawpost_domain::{ConversationCommand as C, ConversationId, MessageId, UserCommand as U};
 use pawpost_projections::db::{DbError, Tx};
 use pawpost_projections::envelope::{decode, Envelope};
 use pawpost_projections::projectors::{self, Projector};
 use pawpost_projections::{ProjectionError, Projections};
 use pawpost_store::{Position, RecordedEvent};
-use uuid::Uuid;
 
 const INJECTED: &str = "injected crash";
 
@@ -108,25 +107,6 @@ fn next_batch(
 
 fn is_injected(e: &ProjectionError) -> bool {
     matches!(e, ProjectionError::Db(DbError::Other(m)) if m == INJECTED)
-}
-
-async fn group(w: &World, owner: &str, members: &[&str], title: &str) -> ConversationId {
-    let id = ConversationId::from_uuid(Uuid::now_v7());
-    w.conv(
-        id,
-        C::CreateGroup {
-            id,
-            actor: uid(owner),
-            title: ConversationTitle::parse(title).unwrap(),
-            description: None,
-            image_url: None,
-            members: members.iter().map(|m| uid(m)).collect(),
-            at: Utc::now(),
-        },
-    )
-    .await
-    .unwrap();
-    id
 }
 
 async fn react(w: &World, c: ConversationId, who: &str, m: MessageId, r: &str, add: bool) {

@@ -4,33 +4,14 @@
 mod common;
 
 use chrono::Utc;
-use common::{uid, World};
-use pawpost_domain::values::{ConversationTitle, MessageBody, NotificationLevel, Reaction};
+use common::{group, uid, World};
+use pawpost_domain::values::{MessageBody, NotificationLevel, Reaction};
 use pawpost_domain::{ConversationCommand as C, ConversationId, MessageId, UserCommand as U};
 use pawpost_projections::queries::conversations::{self, ListFilter};
 use pawpost_projections::queries::messages::{self, MessageQuery};
 use pawpost_projections::queries::search::{self, SearchQuery};
 use pawpost_projections::queries::users;
 use uuid::Uuid;
-
-async fn group(w: &World, owner: &str, members: &[&str], title: &str) -> ConversationId {
-    let id = ConversationId::from_uuid(Uuid::now_v7());
-    w.conv(
-        id,
-        C::CreateGroup {
-            id,
-            actor: uid(owner),
-            title: ConversationTitle::parse(title).unwrap(),
-            description: None,
-            image_url: None,
-            members: members.iter().map(|m| uid(m)).collect(),
-            at: Utc::now(),
-        },
-    )
-    .await
-    .unwrap();
-    id
-}
 
 fn page() -> ListFilter {
     ListFilter {

@@ -2,24 +2,14 @@
 //! full-text search index.
 
 use pawpost_codec::Reveal;
-use pawpost_domain::{ConversationEvent as E, MessageId, PersonalText};
+use pawpost_domain::{ConversationEvent as E, MessageId};
 
-use super::{enum_str, json, Projector};
-use crate::db::{micros, DbError, Dialect, Tx, Value};
+use super::{enum_str, json, text, Projector};
+use crate::db::{micros, DbError, Dialect, Tx};
 use crate::envelope::{DomainEvent, Envelope};
 
 /// Projects everything that happens to messages.
 pub struct MessagesProjector;
-
-/// The clear text and whether it was erased (its key destroyed).
-fn text(t: &PersonalText) -> (Value, bool) {
-    match t {
-        PersonalText::Clear(s) => (Value::Text(s.clone()), false),
-        PersonalText::Erased => (Value::Null, true),
-        // Sealed text means the projector ran without revealing: store nothing readable.
-        PersonalText::Sealed(_) => (Value::Null, false),
-    }
-}
 
 /// Replaces the message's search entry with `content` (or removes it).
 /// The text is stored lower-cased (Unicode): search lower-cases its query the same way, so

@@ -50,6 +50,18 @@ pub(crate) fn enum_str<T: Serialize>(v: &T) -> String {
     }
 }
 
+/// The clear text of a personal field and whether it was erased (its key destroyed). Sealed
+/// text means the projector ran without revealing: nothing readable is stored.
+pub(crate) fn text(t: &pawpost_domain::PersonalText) -> (crate::db::Value, bool) {
+    use crate::db::Value;
+    use pawpost_domain::PersonalText;
+    match t {
+        PersonalText::Clear(s) => (Value::Text(s.clone()), false),
+        PersonalText::Erased => (Value::Null, true),
+        PersonalText::Sealed(_) => (Value::Null, false),
+    }
+}
+
 /// JSON text of a value, for TEXT columns.
 pub(crate) fn json<T: Serialize>(v: &T) -> Result<String, DbError> {
     serde_json::to_string(v).map_err(|e| DbError::Other(e.to_string()))

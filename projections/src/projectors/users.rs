@@ -2,9 +2,9 @@
 //! for them, blocks, drafts, and the user directory.
 
 use pawpost_codec::Reveal;
-use pawpost_domain::{ConversationId, PersonalText, UserEvent as E, UserId};
+use pawpost_domain::{ConversationId, UserEvent as E, UserId};
 
-use super::{enum_str, Projector};
+use super::{enum_str, text, Projector};
 use crate::db::{micros, DbError, Tx, Value};
 use crate::envelope::{DomainEvent, Envelope};
 
@@ -31,14 +31,6 @@ fn setting(
         &params,
     )?;
     Ok(())
-}
-
-fn text(t: &PersonalText) -> (Value, bool) {
-    match t {
-        PersonalText::Clear(s) => (Value::Text(s.clone()), false),
-        PersonalText::Erased => (Value::Null, true),
-        PersonalText::Sealed(_) => (Value::Null, false),
-    }
 }
 
 impl Projector for UsersProjector {

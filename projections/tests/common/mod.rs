@@ -244,6 +244,26 @@ pub fn assert_same(left: &Dump, right: &Dump, what: &str) {
     assert!(report.is_empty(), "{what}: the read models differ:{report}");
 }
 
+/// Creates a group owned by `owner` with `members`.
+pub async fn group(w: &World, owner: &str, members: &[&str], title: &str) -> ConversationId {
+    let id = ConversationId::from_uuid(Uuid::now_v7());
+    w.conv(
+        id,
+        ConversationCommand::CreateGroup {
+            id,
+            actor: uid(owner),
+            title: pawpost_domain::values::ConversationTitle::parse(title).unwrap(),
+            description: None,
+            image_url: None,
+            members: members.iter().map(|m| uid(m)).collect(),
+            at: Utc::now(),
+        },
+    )
+    .await
+    .unwrap();
+    id
+}
+
 pub fn uid(s: &str) -> UserId {
     UserId::parse(s).unwrap()
 }
