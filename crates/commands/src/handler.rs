@@ -119,7 +119,15 @@ impl<A: Aggregate> CommandHandler<A> {
             // The cache may be behind other writers (nodes): a decision on stale state could
             // refuse wrongly, so catch up first (usually an empty read).
             self.catch_up(stream, &mut state).await?;
-            let events = state.decide(command)?;
+            let decision = state.decide(command);
+            if !matches!(&decision, Ok(events) if !events.is_empty()) {
+                // A refusal or a no-op may be this very command's own effect, stored meanwhile
+                // by a racing replay (another node, a client retry): return the original.
+                if let Some(done) = self.replay(stream, command_id, &mut state).await? {
+                    return Ok(done);
+                }
+            }
+            let events = decision?;
             if events.is_empty() {
                 return Ok(Outcome {
                     events: Vec::new(),
