@@ -483,10 +483,7 @@ async fn rebuild_in_pages(
 }
 
 fn main() {
-    let scale: f64 = std::env::var("PAWPOST_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
+    let scale = pawpost_store::testing::bench_scale();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -494,15 +491,8 @@ fn main() {
     rt.block_on(async {
         println!("| backend | projection | events | seconds | events/s |");
         println!("| --- | --- | ---: | ---: | ---: |");
-        let only = std::env::var("PAWPOST_BENCH_BACKEND").unwrap_or_default();
-        if only.is_empty() || only == "sqlite" {
-            let (_dir, sqlite) = pawpost_store::testing::sqlite().await;
-            run("SQLite", sqlite, scale).await;
-        }
-        if only.is_empty() || only == "postgres" {
-            if let Some(pg) = pawpost_store::testing::postgres().await {
-                run("PostgreSQL", pg, scale).await;
-            }
+        for (name, store, _guard) in pawpost_store::testing::bench_backends().await {
+            run(name, store, scale).await;
         }
     });
 }

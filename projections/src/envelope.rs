@@ -35,32 +35,7 @@ pub async fn decode(
     stored: &RecordedEvent,
     reveal: Reveal,
 ) -> Result<Option<Envelope>, CodecError> {
-    let event = if let Some(id) = stored.stream.strip_prefix("conversation-") {
-        let Ok(uuid) = id.parse::<uuid::Uuid>() else {
-            return Ok(None);
-        };
-        DomainEvent::Conversation {
-            id: ConversationId::from_uuid(uuid),
-            event: codec.decode(stored, reveal).await?,
-        }
-    } else if let Some(id) = stored.stream.strip_prefix("user-") {
-        let Ok(user) = UserId::parse(id) else {
-            return Ok(None);
-        };
-        DomainEvent::User {
-            id: user,
-            event: codec.decode(stored, reveal).await?,
-        }
-    } else {
-        return Ok(None);
-    };
-    Ok(Some(Envelope {
-        position: stored.position,
-        stream: stored.stream.clone(),
-        version: stored.version,
-        occurred_at: stored.metadata.occurred_at,
-        event,
-    }))
+    Ok(decode_batch(codec, &[stored], reveal).await?.pop())
 }
 
 /// Decodes a batch in order, loading the data keys of the whole batch at once.

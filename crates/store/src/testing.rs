@@ -75,3 +75,28 @@ pub async fn postgres() -> Option<Arc<dyn EventStore>> {
     store.migrate().await.expect("migrate postgres");
     Some(store)
 }
+
+/// The stores a benchmark runs on: SQLite and PostgreSQL, or the one named by
+/// `PAWPOST_BENCH_BACKEND` (`sqlite` / `postgres`). Keep the guard alive while benchmarking.
+pub async fn bench_backends() -> Vec<(&'static str, Arc<dyn EventStore>, Option<TempDir>)> {
+    let only = std::env::var("PAWPOST_BENCH_BACKEND").unwrap_or_default();
+    let mut out = Vec::new();
+    if only.is_empty() || only == "sqlite" {
+        let (dir, store) = sqlite().await;
+        out.push(("SQLite", store, Some(dir)));
+    }
+    if only.is_empty() || only == "postgres" {
+        if let Some(store) = postgres().await {
+            out.push(("PostgreSQL", store, None));
+        }
+    }
+    out
+}
+
+/// `PAWPOST_BENCH_SCALE` (default 1.0): how much of a benchmark's nominal size to run.
+pub fn bench_scale() -> f64 {
+    std::env::var("PAWPOST_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0)
+}

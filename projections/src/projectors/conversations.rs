@@ -4,7 +4,7 @@
 use pawpost_codec::Reveal;
 use pawpost_domain::{ConversationEvent as E, ConversationId, UserId};
 
-use super::{enum_str, Projector};
+use super::{enum_str, is_message_event, Projector};
 use crate::db::{micros, DbError, Tx, Value};
 use crate::envelope::{DomainEvent, Envelope};
 
@@ -118,15 +118,7 @@ impl Projector for ConversationsProjector {
     }
 
     fn wants(&self, stream: &str, event_type: &str) -> bool {
-        stream.starts_with("conversation-")
-            && !matches!(
-                event_type,
-                "MessageSent"
-                    | "MessageEdited"
-                    | "MessageDeleted"
-                    | "ReactionAdded"
-                    | "ReactionRemoved"
-            )
+        stream.starts_with("conversation-") && !is_message_event(event_type)
     }
 
     fn apply(&self, tx: &mut dyn Tx, env: &Envelope) -> Result<(), DbError> {

@@ -4,7 +4,7 @@
 use pawpost_codec::Reveal;
 use pawpost_domain::{ConversationEvent as E, MessageId};
 
-use super::{enum_str, json, text, Projector};
+use super::{enum_str, is_message_event, json, text, Projector};
 use crate::db::{micros, DbError, Dialect, Tx};
 use crate::envelope::{DomainEvent, Envelope};
 
@@ -117,15 +117,7 @@ impl Projector for MessagesProjector {
     }
 
     fn wants(&self, stream: &str, event_type: &str) -> bool {
-        stream.starts_with("conversation-")
-            && matches!(
-                event_type,
-                "MessageSent"
-                    | "MessageEdited"
-                    | "MessageDeleted"
-                    | "ReactionAdded"
-                    | "ReactionRemoved"
-            )
+        stream.starts_with("conversation-") && is_message_event(event_type)
     }
 
     fn apply(&self, tx: &mut dyn Tx, env: &Envelope) -> Result<(), DbError> {

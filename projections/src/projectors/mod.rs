@@ -42,6 +42,15 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projector>> {
     ]
 }
 
+/// Conversation events about messages: the `messages` projector reads exactly these, the
+/// `conversations` projector everything else of a conversation stream.
+pub(crate) fn is_message_event(event_type: &str) -> bool {
+    matches!(
+        event_type,
+        "MessageSent" | "MessageEdited" | "MessageDeleted" | "ReactionAdded" | "ReactionRemoved"
+    )
+}
+
 /// The wire name of a serde enum value (`"member"`, `"text"`, …).
 pub(crate) fn enum_str<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
