@@ -420,66 +420,29 @@ async fn run(backend: &str, store: Arc<dyn EventStore>, scale: f64) {
         println!("| {backend} | diagnostic: emptying the full {name} tables | | {secs:.2} | |");
     }
     // Where the messages projector's time goes.
-    let (n, secs) =
-        rebuild_in_pages(&store, &cold_codec(&store, &key), "messages", 5_000, None).await;
-    row(
-        backend,
-        "diagnostic: messages, 5,000 events per transaction",
-        n,
-        secs,
-    );
-    let sql = match backend {
-        "SQLite" => {
-            "DROP TABLE rm_search;
-             CREATE TABLE rm_search (content TEXT, message_id TEXT, conversation_id TEXT);"
-        }
-        _ => "DROP INDEX rm_search_trgm;",
+    let steps: &[(&str, &str)] = match backend {
+        "SQLite" => &[(
+            "diagnostic: messages without the search index",
+            "DROP TABLE rm_search; CREATE TABLE rm_search (content TEXT);",
+        )],
+        _ => &[(
+            "diagnostic: messages without the search index",
+            "DROP INDEX rm_search_trgm;",
+        )],
     };
-    let (n, secs) = rebuild_in_pages(
-        &store,
-        &cold_codec(&store, &key),
-        "messages",
-        500,
-        Some(sql),
-    )
-    .await;
-    row(
-        backend,
-        "diagnostic: messages without the search index",
-        n,
-        secs,
-    );
-}
-
-/// `reset` + `catch_up` of `name`, in transactions of `page` events, after running `setup`.
-async fn rebuild_in_pages(
-    store: &Arc<dyn EventStore>,
-    codec: &EventCodec,
-    name: &str,
-    page: usize,
-    setup: Option<&'static str>,
-) -> (u64, f64) {
-    let projections = Projections::new(store.clone(), codec.clone()).unwrap();
-    if let Some(sql) = setup {
+    for (label, sql) in steps {
+        let projections = Projections::new(store.clone(), cold_codec(&store, &key)).unwrap();
+        let sql = sql.to_string();
         projections
             .db()
-            .transaction(move |tx| tx.batch(sql))
+            .transaction(move |tx| tx.batch(&sql))
             .await
             .unwrap();
+        let start = Instant::now();
+        projections.reset("messages").await.unwrap();
+        let n = projections.catch_up("messages", |_| {}).await.unwrap();
+        row(backend, label, n, start.elapsed().as_secs_f64());
     }
-    let start = Instant::now();
-    projections.reset(name).await.unwrap();
-    let mut at = Position::START;
-    let mut n = 0u64;
-    loop {
-        let events = store.read_all(at, page).await.unwrap();
-        if events.is_empty() {
-            break;
-        }
-        n += events.len() as u64;
-        at = projections.apply_batch(name, &events).await.unwrap();
-    }
-    (n, start.elapsed().as_secs_f64())
 }
 
 fn main() {

@@ -10,12 +10,17 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::checkpoint;
-use crate::db::{DbError, ReadDb};
+use crate::db::{DbError, Dialect, ReadDb, Tx};
 use crate::envelope::{decode_batch, Envelope};
 use crate::projectors::{self, Projector};
 
-/// Events applied per transaction.
+/// Events read per batch while following the log live (fewer when fewer are new).
 const BATCH: usize = 500;
+/// Events per transaction while catching up: large transactions write each index page that a
+/// batch touches once (SQLite writes every changed page at each commit; random-position
+/// index inserts touch one page per row in small transactions) and let the search index
+/// flush larger segments. A rebuild runs several times faster than in batches of 500.
+const CATCH_UP_BATCH: usize = 10_000;
 
 /// Why projecting failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +39,8 @@ pub enum ProjectionError {
 struct Prepared {
     decoded: Vec<Envelope>,
     last: Position,
+    /// The batch ended at the end of the log as it was read (fewer events than asked for).
+    at_head: bool,
 }
 
 struct Entry {
@@ -47,6 +54,8 @@ pub struct Projections {
     db: ReadDb,
     codec: EventCodec,
     entries: Vec<Entry>,
+    /// Events per catch-up transaction; a batch with fewer reached the end of the log.
+    catch_up_batch: usize,
 }
 
 impl Projections {
@@ -66,6 +75,7 @@ impl Projections {
             store,
             db,
             codec,
+            catch_up_batch: CATCH_UP_BATCH,
             entries: projectors
                 .into_iter()
                 .map(|projector| Entry {
@@ -74,6 +84,14 @@ impl Projections {
                 })
                 .collect(),
         })
+    }
+
+    /// Catches up in transactions of `n` events (at least 1) instead of 10,000: a smaller
+    /// figure holds the write lock for shorter stretches; tests use it to cut a rebuild into
+    /// many batches.
+    pub fn with_catch_up_batch(mut self, n: usize) -> Self {
+        self.catch_up_batch = n.max(1);
+        self
     }
 
     /// The read-model database (queries run on it).
@@ -104,7 +122,10 @@ impl Projections {
 
     /// Applies one batch of stored events with `name`'s projector and moves its checkpoint, in
     /// one transaction. Events at or before the checkpoint are skipped, so a batch seen twice
-    /// (a crash before the commit, a second runner) is applied once. Returns the new checkpoint.
+    /// (a crash before the commit, a second runner) is applied once. A batch of fewer events
+    /// than a catch-up transaction holds is taken to reach the end of the log (the live
+    /// follower's batches): work a projector left for the end of a rebuild is done with it.
+    /// Returns the new checkpoint.
     pub async fn apply_batch(
         &self,
         name: &str,
@@ -131,14 +152,22 @@ impl Projections {
             .filter(|e| projector.wants(&e.stream, &e.event_type))
             .collect();
         let decoded = decode_batch(&self.codec, &wanted, projector.reveal()).await?;
-        Ok(Some(Prepared { decoded, last }))
+        Ok(Some(Prepared {
+            decoded,
+            last,
+            at_head: events.len() < self.catch_up_batch,
+        }))
     }
 
     /// Applies a prepared batch and moves the checkpoint, in one transaction.
     async fn commit(&self, name: &str, prepared: Prepared) -> Result<Position, ProjectionError> {
         let entry = self.entry(name)?;
         let projector = entry.projector.clone();
-        let Prepared { decoded, last } = prepared;
+        let Prepared {
+            decoded,
+            last,
+            at_head,
+        } = prepared;
         let applied = self
             .db
             .transaction(move |tx| {
@@ -146,8 +175,10 @@ impl Projections {
                 if last <= from {
                     return Ok(from);
                 }
-                for env in decoded.iter().filter(|e| e.position > from) {
-                    projector.apply(tx, env)?;
+                let fresh: Vec<&Envelope> = decoded.iter().filter(|e| e.position > from).collect();
+                projector.apply_batch(tx, &fresh)?;
+                if at_head {
+                    projector.on_caught_up(tx)?;
                 }
                 checkpoint::save(tx, projector.name(), last)?;
                 Ok(last)
@@ -174,7 +205,7 @@ impl Projections {
         // Read and decode the next batch while the current one is being written: decoding
         // (opening content) and applying run on different cores.
         let read = |after: Position| async move {
-            let batch = self.store.read_all(after, BATCH).await?;
+            let batch = self.store.read_all(after, self.catch_up_batch).await?;
             let count = batch.len() as u64;
             let next = batch.last().map(|e| e.position);
             let prepared = self.prepare(name, &batch).await?;
@@ -183,6 +214,11 @@ impl Projections {
         let mut pending = read(self.checkpoint(name).await?).await?;
         loop {
             let (Some(prepared), Some(next), count) = pending else {
+                // Also when the log ended exactly at a full batch (or had nothing new).
+                let projector = self.entry(name)?.projector.clone();
+                self.db
+                    .transaction(move |tx| projector.on_caught_up(tx))
+                    .await?;
                 return Ok(n);
             };
             let (committed, following) = tokio::join!(self.commit(name, prepared), read(next));
@@ -199,8 +235,9 @@ impl Projections {
         self.db
             .transaction(move |tx| {
                 for table in projector.tables() {
-                    tx.execute(&format!("DELETE FROM {table}"), &[])?;
+                    empty(tx, table)?;
                 }
+                projector.on_reset(tx)?;
                 checkpoint::reset(tx, projector.name())
             })
             .await?;
@@ -238,6 +275,20 @@ impl Projections {
     async fn follow(&self, name: &'static str, mut stop: watch::Receiver<bool>) {
         let mut backoff = Duration::from_millis(100);
         while !*stop.borrow() {
+            // A backlog (a restart after downtime, a reset) goes in the large transactions of
+            // a catch-up first; then the log is followed batch by batch.
+            let caught_up = tokio::select! {
+                r = self.catch_up(name, |_| {}) => r,
+                _ = stop.changed() => return,
+            };
+            if let Err(e) = caught_up {
+                tracing::error!(projection = name, error = %e, "catching up failed");
+                if wait_or_stop(&mut stop, backoff).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
             let from = match self.checkpoint(name).await {
                 Ok(p) => p,
                 Err(e) => {
@@ -282,6 +333,27 @@ impl Projections {
             }
         }
     }
+}
+
+/// Empties a read-model table. SQLite's FTS5 tables delete row by row (seconds for a million
+/// messages, holding the write lock); dropping and re-creating them from their stored schema
+/// is instant.
+fn empty(tx: &mut dyn Tx, table: &str) -> Result<(), DbError> {
+    if tx.dialect() == Dialect::Sqlite {
+        let virtual_sql = tx
+            .query_opt(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1
+                   AND sql LIKE 'CREATE VIRTUAL TABLE%'",
+                &[table.into()],
+            )?
+            .map(|r| r.text(0))
+            .transpose()?;
+        if let Some(sql) = virtual_sql {
+            return tx.batch(&format!("DROP TABLE {table}; {sql};"));
+        }
+    }
+    tx.execute(&format!("DELETE FROM {table}"), &[])?;
+    Ok(())
 }
 
 /// Sleeps `d` unless `stop` turns true first; returns whether to stop.

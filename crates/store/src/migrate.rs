@@ -19,6 +19,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0002_read_models",
         sql: include_str!("../../../migrations/sqlite/0002_read_models.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_lighter_message_indexes",
+        sql: include_str!("../../../migrations/sqlite/0003_lighter_message_indexes.sql"),
+    },
 ];
 
 /// PostgreSQL migrations (`migrations/postgres`).
@@ -32,6 +37,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "0002_read_models",
         sql: include_str!("../../../migrations/postgres/0002_read_models.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_lighter_message_indexes",
+        sql: include_str!("../../../migrations/postgres/0003_lighter_message_indexes.sql"),
     },
 ];
 

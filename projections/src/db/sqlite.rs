@@ -10,6 +10,8 @@ use super::{DbError, Dialect, Row, Tx, Value};
 
 /// Connections kept for reuse.
 const POOL: usize = 4;
+/// Page cache per connection (negative: KiB).
+const CACHE_KIB: i64 = -65_536;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 256;
 
@@ -37,6 +39,16 @@ impl SqliteDb {
                 // Projectors and queries use a few dozen distinct statements; rusqlite's
                 // default cache of 16 would re-prepare them over and over.
                 conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+                // Read models are derived: a commit lost to a power cut rolls back together
+                // with its checkpoint (WAL keeps them consistent) and is projected again, so
+                // these commits need not wait for fsync (the log's appends still do).
+                conn.pragma_update(None, "synchronous", "NORMAL")?;
+                // A rebuild touches index pages all over the read-model tables; SQLite's
+                // default 2 MiB page cache would read them back again and again.
+                conn.pragma_update(None, "cache_size", CACHE_KIB)?;
+                // Checkpoint the WAL less often: a rebuild rewrites the same hot index pages
+                // in every batch, and each checkpoint copies them to the database file again.
+                conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
                 Ok(conn)
             }
         }

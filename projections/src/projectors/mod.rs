@@ -31,6 +31,26 @@ pub trait Projector: Send + Sync + 'static {
     }
     /// Applies one event inside the batch's transaction.
     fn apply(&self, tx: &mut dyn Tx, event: &Envelope) -> Result<(), DbError>;
+    /// Applies a batch of events, in log order, inside one transaction. The result must be
+    /// the same as applying them one by one (the property tests compare a rebuild in large
+    /// batches with incremental projection); projectors override it to write a batch with
+    /// multi-row statements.
+    fn apply_batch(&self, tx: &mut dyn Tx, events: &[&Envelope]) -> Result<(), DbError> {
+        for event in events {
+            self.apply(tx, event)?;
+        }
+        Ok(())
+    }
+    /// Called by a reset after the tables are emptied, in the same transaction: the
+    /// projector may prepare for a rebuild from the start of the log.
+    fn on_reset(&self, _tx: &mut dyn Tx) -> Result<(), DbError> {
+        Ok(())
+    }
+    /// Called after a batch that reached the end of the log (then known), in the batch's
+    /// transaction: the projector may finish work it left for the end of a rebuild.
+    fn on_caught_up(&self, _tx: &mut dyn Tx) -> Result<(), DbError> {
+        Ok(())
+    }
 }
 
 /// Every projector, in a stable order.

@@ -189,15 +189,29 @@ pub fn dump(tx: &mut dyn Tx) -> Result<Dump, DbError> {
         .iter()
         .flat_map(|p| p.tables().iter().copied())
         .collect::<Vec<_>>();
-    // `SELECT *` on the FTS5 table yields its declared columns (content, message_id,
-    // conversation_id), never the rowid.
+    let sqlite = tx.dialect() == pawpost_projections::db::Dialect::Sqlite;
     let queries = tables
         .iter()
-        .map(|t| (t.to_string(), format!("SELECT * FROM {t}")))
+        .map(|t| {
+            let sql = match *t {
+                // SQLite's FTS5 row holds the text only; its rowid is the message row's.
+                "rm_search" if sqlite => "SELECT m.id, s.content FROM rm_search s
+                     JOIN rm_messages m ON m.rowid = s.rowid"
+                    .to_string(),
+                _ => format!("SELECT * FROM {t}"),
+            };
+            (t.to_string(), sql)
+        })
         .chain(std::iter::once((
             "projection_checkpoints".to_string(),
             "SELECT name, commit_pos, seq_pos FROM projection_checkpoints".to_string(),
-        )));
+        )))
+        .chain(sqlite.then(|| {
+            (
+                "rm_search_deferred".to_string(),
+                "SELECT 'deferred' FROM rm_search_deferred".to_string(),
+            )
+        }));
     for (name, sql) in queries {
         let mut rows: Vec<String> = tx
             .query(&sql, &[])?
