@@ -6,7 +6,7 @@ use pawpost_domain::PersonalText;
 use serde::{Deserialize, Serialize};
 
 /// An attachment as clients see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentView {
     pub attachment_id: String,
@@ -19,7 +19,7 @@ pub struct AttachmentView {
 }
 
 /// A location as clients see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LocationView {
     pub latitude: f64,

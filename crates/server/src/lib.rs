@@ -20,6 +20,7 @@
 //! * `telemetry.rs`: [`telemetry::init`], the tracing subscriber of the binary.
 
 pub mod auth;
+pub mod cursor;
 /// Command handling lives in `pawpost-commands`; re-exported for handlers.
 pub use pawpost_commands as commands;
 pub mod http;

@@ -61,6 +61,11 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Development mode (demo data).
     pub dev: bool,
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// How long a command's answer waits for the read models to show its change before
+    /// answering 202 with the position instead (read-your-writes).
+    pub read_your_writes: std::time::Duration,
     /// Secret files this load generated, so start-up can say so once logging is running.
     generated: Vec<PathBuf>,
 }
@@ -128,6 +133,8 @@ struct Raw {
     master_key: Option<SecretString>,
     log_format: LogFormat,
     dev: bool,
+    max_body_bytes: usize,
+    read_your_writes_ms: u64,
 }
 
 /// The lowest layer.
@@ -137,7 +144,15 @@ struct Defaults {
     data_dir: PathBuf,
     log_format: LogFormat,
     dev: bool,
+    max_body_bytes: usize,
+    read_your_writes_ms: u64,
 }
+
+/// Default largest request body: 1 MiB (messages are at most 10,000 characters; files go
+/// through the attachment upload, not JSON bodies).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default read-your-writes wait.
+pub const DEFAULT_READ_YOUR_WRITES_MS: u64 = 2_000;
 
 impl Default for Defaults {
     fn default() -> Self {
@@ -146,6 +161,8 @@ impl Default for Defaults {
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Text,
             dev: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            read_your_writes_ms: DEFAULT_READ_YOUR_WRITES_MS,
         }
     }
 }
@@ -208,6 +225,8 @@ impl Settings {
             master_key,
             log_format: raw.log_format,
             dev: raw.dev,
+            max_body_bytes: raw.max_body_bytes,
+            read_your_writes: std::time::Duration::from_millis(raw.read_your_writes_ms),
             generated,
         })
     }
@@ -224,6 +243,8 @@ impl Settings {
             master_key: SecretString::from(MasterKey::generate().to_base64()),
             log_format: LogFormat::Text,
             dev: false,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            read_your_writes: std::time::Duration::from_millis(DEFAULT_READ_YOUR_WRITES_MS),
             generated: Vec::new(),
         }
     }
@@ -260,6 +281,8 @@ impl fmt::Debug for Settings {
             .field("master_key", &"***")
             .field("log_format", &self.log_format)
             .field("dev", &self.dev)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("read_your_writes", &self.read_your_writes)
             .finish()
     }
 }

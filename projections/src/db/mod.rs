@@ -103,8 +103,20 @@ impl ReadDb {
         F: FnOnce(&mut dyn Tx) -> Result<T, DbError> + Send + 'static,
     {
         match self {
-            ReadDb::Sqlite(db) => db.clone().transaction(f).await,
-            ReadDb::Postgres(db) => db.clone().transaction(f).await,
+            ReadDb::Sqlite(db) => db.clone().transaction(false, f).await,
+            ReadDb::Postgres(db) => db.clone().transaction(false, f).await,
+        }
+    }
+
+    /// Runs queries `f` in one read-only transaction: a consistent snapshot that neither waits
+    pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, DbError> + Send + 'static,
+    {
+        match self {
+            ReadDb::Sqlite(db) => db.clone().transaction(true, f).await,
+            ReadDb::Postgres(db) => db.clone().transaction(true, f).await,
         }
     }
 }

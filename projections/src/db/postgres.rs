@@ -17,7 +17,11 @@ impl PgDb {
         PgDb { pool }
     }
 
-    pub(super) async fn transaction<T, F>(self: std::sync::Arc<Self>, f: F) -> Result<T, DbError>
+    pub(super) async fn transaction<T, F>(
+        self: std::sync::Arc<Self>,
+        read_only: bool,
+        f: F,
+    ) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, DbError> + Send + 'static,
@@ -29,7 +33,7 @@ impl PgDb {
             .map_err(|e| DbError::Pool(e.to_string()))?;
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
-            let tx = handle.block_on(client.transaction())?;
+            let tx = handle.block_on(client.build_transaction().read_only(read_only).start())?;
             let mut wrapper = PgTx {
                 tx: &tx,
                 handle: &handle,

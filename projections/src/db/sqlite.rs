@@ -61,7 +61,11 @@ impl SqliteDb {
         }
     }
 
-    pub(super) async fn transaction<T, F>(self: std::sync::Arc<Self>, f: F) -> Result<T, DbError>
+    pub(super) async fn transaction<T, F>(
+        self: std::sync::Arc<Self>,
+        read_only: bool,
+        f: F,
+    ) -> Result<T, DbError>
     where
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, DbError> + Send + 'static,
@@ -69,10 +73,15 @@ impl SqliteDb {
         tokio::task::spawn_blocking(move || {
             let mut conn = self.take()?;
             let out = (|| {
-                // IMMEDIATE: take the write lock up front (busy timeout) rather than failing
-                // to upgrade a read transaction halfway.
-                let tx =
-                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                // Writes take the write lock up front, IMMEDIATE (busy timeout), rather than
+                // failing to upgrade a read transaction halfway; reads only read a snapshot
+                // (WAL: never blocked by the writer).
+                let behavior = if read_only {
+                    rusqlite::TransactionBehavior::Deferred
+                } else {
+                    rusqlite::TransactionBehavior::Immediate
+                };
+                let tx = conn.transaction_with_behavior(behavior)?;
                 let mut wrapper = SqliteTx { tx: &tx };
                 let value = f(&mut wrapper)?;
                 tx.commit()?;

@@ -21,7 +21,7 @@ pub struct ListFilter {
 }
 
 /// The last message of a conversation as the list shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LastMessage {
     pub id: String,
@@ -32,7 +32,7 @@ pub struct LastMessage {
 }
 
 /// One row of a user's conversation list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationSummary {
     pub id: String,
@@ -59,7 +59,7 @@ pub struct ConversationSummary {
 }
 
 /// A page of the list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationPage {
     pub conversations: Vec<ConversationSummary>,
@@ -226,7 +226,7 @@ pub fn unread_total(tx: &mut dyn Tx, user: &str) -> Result<u64, DbError> {
 }
 
 /// Conversation details.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationDetail {
     #[serde(flatten)]
@@ -237,7 +237,7 @@ pub struct ConversationDetail {
 }
 
 /// A participant with role, membership and markers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ParticipantView {
     pub user_id: String,

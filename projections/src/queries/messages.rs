@@ -24,7 +24,7 @@ pub struct MessageQuery {
 }
 
 /// Reactions of one kind on a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReactionGroup {
     pub reaction: String,
@@ -33,7 +33,7 @@ pub struct ReactionGroup {
 }
 
 /// What a reply shows of the message it answers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplyPreview {
     pub id: String,
@@ -42,7 +42,7 @@ pub struct ReplyPreview {
 }
 
 /// A message as clients see it: the seed's `Messages` row in camelCase, plus `seq`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
     pub id: String,
@@ -75,7 +75,7 @@ pub struct MessageView {
 }
 
 /// A page of messages, oldest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagePage {
     pub messages: Vec<MessageView>,
@@ -232,7 +232,7 @@ pub fn get(
 }
 
 /// A version of a message's text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageVersion {
     /// The stream version that produced it (the message's seq for the original).
@@ -274,7 +274,7 @@ pub fn history(
 }
 
 /// Who has read or received a message, and when (from the participants' markers).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Receipt {
     pub user_id: String,
@@ -282,7 +282,7 @@ pub struct Receipt {
 }
 
 /// Read and delivery receipts of one message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Receipts {
     pub read_by: Vec<Receipt>,

@@ -22,7 +22,7 @@ pub struct SearchQuery {
 }
 
 /// Matching messages (newest first) and how many match in all.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchResults {
     pub results: Vec<MessageView>,

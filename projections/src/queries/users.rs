@@ -7,7 +7,7 @@ use super::time;
 use crate::db::{DbError, Tx};
 
 /// A user as the directory knows them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: String,
@@ -38,7 +38,7 @@ pub fn get(tx: &mut dyn Tx, id: &str) -> Result<Option<UserView>, DbError> {
 }
 
 /// Someone the user blocks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockView {
     pub user_id: String,
@@ -74,7 +74,7 @@ pub fn is_blocked(tx: &mut dyn Tx, blocker: &str, blocked: &str) -> Result<bool,
 }
 
 /// A saved draft.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DraftView {
     pub conversation_id: String,

@@ -1,18 +1,62 @@
-//! HTTP routes: one file per resource, each with `pub fn router() -> Router<AppState>`,
-//! merged here and nowhere else (STYLE.md §5).
+//! HTTP routes: one file per resource, each with `pub fn router() -> OpenApiRouter<AppState>`
+//! whose handlers carry their `#[utoipa::path]`, merged here and nowhere else (STYLE.md §5),
+//! so the OpenAPI document at `/api/v1/openapi.json` lists exactly the routes served.
+//!
+//! * `problem.rs`: errors as problem+json with stable codes;
+//! * `extract.rs`: the caller (Bearer JWT), JSON bodies, query strings and path ids, whose
+//!   failures name the field at fault;
+//! * `consistency.rs`: read-your-writes (a command answers once queries show its change).
 
+pub mod consistency;
+pub mod extract;
 mod health;
+mod openapi;
+pub mod problem;
 
-use axum::extract::Request;
-use axum::Router;
+mod conversations;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
+use problem::ApiError;
+
+/// The API's routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(conversations::router())
+        .split_for_parts()
+}
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc = Arc::new(doc);
     Router::new()
         .merge(health::router())
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not accept that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(
             // Method and path only: query strings may carry `access_token` (SignalR).
             TraceLayer::new_for_http().make_span_with(|request: &Request| {

@@ -13,7 +13,13 @@ use figment::{Error, Metadata, Profile, Provider};
 const PREFIX: &str = "PAWPOST_";
 
 /// Keys whose values are parsed (addresses, enums, booleans).
-const TYPED_KEYS: [&str; 3] = ["bind", "log_format", "dev"];
+const TYPED_KEYS: [&str; 5] = [
+    "bind",
+    "log_format",
+    "dev",
+    "max_body_bytes",
+    "read_your_writes_ms",
+];
 
 /// Keys whose values are taken verbatim.
 const STRING_KEYS: [&str; 5] = [
