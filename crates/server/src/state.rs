@@ -31,6 +31,8 @@ pub struct AppState {
     /// The read models: queries, and waits for a position to be projected (read-your-writes).
     /// Whether this process also runs the projectors depends on the projection leases.
     pub projections: Arc<Projections>,
+    /// Users this process has seen a profile for (see `http::support::ensure_profile`).
+    pub known_users: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             jwt: Arc::new(jwt),
             keyring,
             codec,
+            known_users: Arc::default(),
         })
     }
 }

@@ -83,7 +83,9 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        caller_from_token(state, token)
+        let caller = caller_from_token(state, token)?;
+        super::support::ensure_profile(state, &caller).await?;
+        Ok(caller)
     }
 }
 

@@ -5,15 +5,24 @@
 //! * `problem.rs`: errors as problem+json with stable codes;
 //! * `extract.rs`: the caller (Bearer JWT), JSON bodies, query strings and path ids, whose
 //!   failures name the field at fault;
-//! * `consistency.rs`: read-your-writes (a command answers once queries show its change).
+//! * `consistency.rs`: read-your-writes (a command answers once queries show its change);
+//! * `support.rs`: running commands as the caller, queries, participation checks, profiles
+//!   registered from tokens;
+//! * resources: `conversations.rs`, `messages.rs` (and search), `users.rs` (profiles, blocks,
+//!   drafts), `sync.rs` (the change feed), `realtime.rs` (typing, presence).
 
 pub mod consistency;
 pub mod extract;
 mod health;
 mod openapi;
 pub mod problem;
+pub mod support;
 
 mod conversations;
+mod messages;
+mod realtime;
+mod sync;
+mod users;
 
 use std::sync::Arc;
 
@@ -31,6 +40,10 @@ use problem::ApiError;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(conversations::router())
+        .merge(messages::router())
+        .merge(users::router())
+        .merge(sync::router())
+        .merge(realtime::router())
         .split_for_parts()
 }
 
