@@ -133,32 +133,23 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     }
 }
 
-/// Deserializes JSON, naming the path of the field at fault.
+/// Deserializes JSON, naming the path of the field at fault: text that is not JSON is 400
+/// `malformed_json`; JSON of the wrong shape (a missing field, a wrong type, an unknown enum
+/// value) is 422 `invalid` with the field's path (`participants[1]`, `location.latitude`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
-        use serde_json::error::Category;
-        match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
-                "malformed_json",
-                format!("the body is not valid JSON: {inner}"),
-            ),
-            Category::Data => {
-                let field = if field == "." {
-                    "body".to_string()
-                } else {
-                    field
-                };
-                ApiError::invalid(field.clone(), format!("{field}: {inner}"))
-            }
-        }
-    })?;
-    de.end().map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
     })?;
-    Ok(value)
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        let detail = format!("{field}: {}", e.into_inner());
+        ApiError::invalid(field, detail)
+    })
 }
 
 /// Query-string parameters. A wrong type or unknown value → 400 `invalid_query` naming the
@@ -210,4 +201,148 @@ pub fn message_id(raw: &str, field: &str) -> Result<MessageId, ApiError> {
 /// A user id from the path or a body (`field`): 422 `invalid` if it breaks the id rules.
 pub fn user_id(raw: &str, field: &str) -> Result<UserId, ApiError> {
     UserId::parse(raw).map_err(|e| ApiError::invalid(field, format!("{field}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Property tests of the request parsers: any input gives a value or a 4xx naming the
+    //! field; never a panic.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use proptest::prelude::*;
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Sample {
+        #[serde(rename = "type")]
+        kind: Kind,
+        participants: Vec<String>,
+        title: Option<String>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        nested: Option<Nested>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Nested {
+        count: u32,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Kind {
+        Direct,
+        Group,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Query {
+        page: Option<u32>,
+        archived: Option<bool>,
+        kind: Option<Kind>,
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "[a-z]{0,8}".prop_map(Value::from),
+            prop_oneof![Just("direct"), Just("group"), Just("2026-11-24T10:00:00Z")]
+                .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("type".to_string()),
+                        Just("participants".to_string()),
+                        Just("title".to_string()),
+                        Just("until".to_string()),
+                        Just("nested".to_string()),
+                        Just("count".to_string()),
+                        "[a-z]{1,6}".prop_map(String::from),
+                    ],
+                    inner,
+                    0..6,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_are_a_value_or_a_400(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            if let Err(e) = parse_json::<Sample>(&bytes) {
+                prop_assert!(
+                    e.status == StatusCode::BAD_REQUEST || e.status == StatusCode::UNPROCESSABLE_ENTITY,
+                    "{e}"
+                );
+            }
+        }
+
+        #[test]
+        fn well_formed_json_of_the_wrong_shape_names_the_field(value in json_value()) {
+            let bytes = serde_json::to_vec(&value).unwrap();
+            match parse_json::<Sample>(&bytes) {
+                Ok(_) => {}
+                Err(e) => {
+                    prop_assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", e);
+                    prop_assert_eq!(e.code, "invalid");
+                    let field = e.field.clone().unwrap_or_default();
+                    prop_assert!(!field.is_empty(), "{}", e);
+                    prop_assert!(e.detail.starts_with(&field), "{}", e);
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_query_strings_are_a_value_or_a_400(query in "[a-zA-Z0-9=&%+_.\\-\\[\\]]{0,60}") {
+            if let Err(e) = parse_query::<Query>(&query) {
+                prop_assert_eq!(e.status, StatusCode::BAD_REQUEST);
+                prop_assert_eq!(e.code, "invalid_query");
+            }
+        }
+
+        #[test]
+        fn ids_parse_or_are_refused(raw in ".{0,50}") {
+            let _ = conversation_id(&raw);
+            let _ = message_id(&raw, "messageId");
+            let _ = user_id(&raw, "userId");
+        }
+    }
+
+    #[test]
+    fn the_field_at_fault_is_named() {
+        let e =
+            parse_json::<Sample>(br#"{"type": "group", "participants": ["a", 3]}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("participants[1]"));
+        let e = parse_json::<Sample>(br#"{"type": "secret", "participants": []}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("type"));
+        let e = parse_json::<Sample>(br#"{"type": "group"}"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let e = parse_json::<Sample>(
+            br#"{"type": "group", "participants": [], "nested": {"count": -1}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("nested.count"));
+        let e = parse_json::<Sample>(br#"{"type": "group", "participants": []} x"#).unwrap_err();
+        assert_eq!(e.code, "malformed_json");
+        let e = parse_query::<Query>("page=-1").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("page"));
+        let e = parse_query::<Query>("archived=maybe").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("archived"));
+        assert!(parse_query::<Query>("page=2&archived=true&kind=direct&other=1").is_ok());
+    }
 }
