@@ -40,11 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(detail, update, leave))
-        .routes(routes!(
-            participants,
-            add_participants,
-            remove_participant
-        ))
+        .routes(routes!(participants, add_participants, remove_participant))
         .routes(routes!(mute))
         .routes(routes!(archive))
         .routes(routes!(pin))
@@ -616,9 +612,11 @@ async fn participants_of(
     conversation: ConversationId,
 ) -> ApiResult<Vec<ParticipantView>> {
     let (user, conv) = (caller.id.to_string(), conversation.to_string());
-    query(state, move |tx| conversations::participants(tx, &user, &conv))
-        .await?
-        .ok_or_else(|| ApiError::not_found("conversation"))
+    query(state, move |tx| {
+        conversations::participants(tx, &user, &conv)
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
 /// The members of a conversation with roles and read/delivered markers.
