@@ -4,6 +4,7 @@
 
 pub mod conversations;
 pub mod messages;
+pub mod messages_extra;
 pub mod search;
 pub mod users;
 
