@@ -148,7 +148,12 @@ impl Signals {
         users
     }
 
-    fn send_typing(&self, conversation: ConversationId, user: &UserId, typing: bool) -> TypingSignal {
+    fn send_typing(
+        &self,
+        conversation: ConversationId,
+        user: &UserId,
+        typing: bool,
+    ) -> TypingSignal {
         let signal = TypingSignal {
             conversation_id: conversation.to_string(),
             user_id: user.to_string(),

@@ -29,12 +29,19 @@ pub const MAX_STATUS_MESSAGE_CHARS: usize = 200;
 /// Most users asked about in one presence request.
 pub const MAX_PRESENCE_USERS: usize = 100;
 
+/// A field the body must carry: 422 naming it when absent (the JSON extractor can only name
+/// the body for a missing top-level field).
+fn required<T>(value: Option<T>, field: &str) -> ApiResult<T> {
+    value.ok_or_else(|| ApiError::invalid(field, format!("{field} is required")))
+}
+
 /// Where the caller types.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TypingRequest {
     /// A conversation the caller takes part in.
-    conversation_id: String,
+    #[schema(value_type = String, required = true)]
+    conversation_id: Option<String>,
 }
 
 /// The caller's new presence.
@@ -42,7 +49,8 @@ pub struct TypingRequest {
 #[serde(rename_all = "camelCase")]
 pub struct PresenceUpdate {
     /// `online`, `away`, `busy` or `offline`.
-    status: PresenceStatus,
+    #[schema(value_type = PresenceStatus, required = true)]
+    status: Option<PresenceStatus>,
     /// A free-text status line (at most 200 characters, one line; blank clears it).
     status_message: Option<String>,
 }
@@ -52,7 +60,8 @@ pub struct PresenceUpdate {
 #[serde(rename_all = "camelCase")]
 pub struct PresenceQuery {
     /// User ids (at most 100; duplicates answered once).
-    user_ids: Vec<String>,
+    #[schema(value_type = Vec<String>, required = true)]
+    user_ids: Option<Vec<String>>,
 }
 
 /// Presence of the users asked about, in the order asked.
@@ -67,7 +76,8 @@ async fn typing_target(
     caller: &Caller,
     body: &TypingRequest,
 ) -> ApiResult<pawpost_domain::ConversationId> {
-    let conversation = extract::conversation_id(&body.conversation_id)?;
+    let raw = required(body.conversation_id.as_deref(), "conversationId")?;
+    let conversation = extract::conversation_id(raw)?;
     require_participant(state, caller, conversation).await?;
     Ok(conversation)
 }
@@ -141,12 +151,11 @@ async fn presence_update(
     caller: Caller,
     Body(body): Body<PresenceUpdate>,
 ) -> ApiResult<Json<Presence>> {
+    let status = required(body.status, "status")?;
     let message = status_message(body.status_message)?;
-    Ok(Json(state.signals.set_presence(
-        &caller.id,
-        body.status,
-        message,
-    )))
+    Ok(Json(
+        state.signals.set_presence(&caller.id, status, message),
+    ))
 }
 
 /// A status line: trimmed; blank = none; at most 200 characters, no control characters.
@@ -190,14 +199,15 @@ async fn presence_get(
     _caller: Caller,
     Body(body): Body<PresenceQuery>,
 ) -> ApiResult<Json<PresenceList>> {
-    if body.user_ids.len() > MAX_PRESENCE_USERS {
+    let user_ids = required(body.user_ids, "userIds")?;
+    if user_ids.len() > MAX_PRESENCE_USERS {
         return Err(ApiError::invalid(
             "userIds",
             format!("at most {MAX_PRESENCE_USERS} userIds per request"),
         ));
     }
-    let mut users: Vec<UserId> = Vec::with_capacity(body.user_ids.len());
-    for (i, raw) in body.user_ids.iter().enumerate() {
+    let mut users: Vec<UserId> = Vec::with_capacity(user_ids.len());
+    for (i, raw) in user_ids.iter().enumerate() {
         let user = extract::user_id(raw, &format!("userIds[{i}]"))?;
         if !users.contains(&user) {
             users.push(user);

@@ -37,6 +37,12 @@ fn invalid_as(field: &str, e: ValidationError) -> ApiError {
     ApiError::invalid(field, format!("{field} {}", e.rule))
 }
 
+/// A field the body must carry: 422 naming it when absent (the JSON extractor can only name
+/// the body for a missing top-level field).
+fn required<T>(value: Option<T>, field: &str) -> ApiResult<T> {
+    value.ok_or_else(|| ApiError::invalid(field, format!("{field} is required")))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Profiles
 // ---------------------------------------------------------------------------------------------
@@ -47,7 +53,8 @@ fn invalid_as(field: &str, e: ValidationError) -> ApiError {
 #[serde(rename_all = "camelCase")]
 pub struct ProfileRequest {
     /// The name others see (1–100 characters).
-    display_name: String,
+    #[schema(value_type = String, required = true)]
+    display_name: Option<String>,
     /// An absolute `http(s)://` URL of the picture.
     avatar_url: Option<String>,
     /// Free text such as `owner`, `provider`, `admin` (1–20 characters).
@@ -110,7 +117,7 @@ async fn put_user(
     let user = extract::user_id(&raw, "userId")?;
     let command = UserCommand::UpdateProfile {
         actor: user.clone(),
-        display_name: DisplayName::parse(&body.display_name)
+        display_name: DisplayName::parse(&required(body.display_name, "displayName")?)
             .map_err(|e| invalid_as("displayName", e))?,
         avatar_url: body
             .avatar_url
@@ -165,7 +172,8 @@ pub struct BlockAnswer {
 #[serde(rename_all = "camelCase")]
 pub struct BlockRequest {
     /// The user to block (not the caller).
-    user_id: String,
+    #[schema(value_type = String, required = true)]
+    user_id: Option<String>,
     /// Why (1–500 characters); only the caller sees it.
     reason: Option<String>,
 }
@@ -208,7 +216,7 @@ async fn block(
     caller: Caller,
     Body(body): Body<BlockRequest>,
 ) -> ApiResult<Response> {
-    let target = extract::user_id(&body.user_id, "userId")?;
+    let target = extract::user_id(&required(body.user_id, "userId")?, "userId")?;
     if target != caller.id && !support::is_known_user(&state, &target).await? {
         return Err(ApiError::invalid("userId", "userId is not a known user"));
     }
@@ -289,7 +297,8 @@ pub struct DraftAnswer {
 #[serde(rename_all = "camelCase")]
 pub struct DraftRequest {
     /// The text (same rules as a message body: not blank, at most 10,000 characters).
-    content: String,
+    #[schema(value_type = String, required = true)]
+    content: Option<String>,
     /// A message of the conversation the draft would answer.
     reply_to_message_id: Option<String>,
 }
@@ -336,11 +345,16 @@ async fn save_draft(
 ) -> ApiResult<Response> {
     let conversation = extract::conversation_id(&raw)?;
     require_participant(&state, &caller, conversation).await?;
-    let content = MessageBody::parse(&body.content).map_err(|e| invalid_as("content", e))?;
+    let content = MessageBody::parse(&required(body.content, "content")?)
+        .map_err(|e| invalid_as("content", e))?;
     let reply_to = match body.reply_to_message_id.as_deref() {
         Some(raw) => {
             let id = extract::message_id(raw, "replyToMessageId")?;
-            let (user, message, conv) = (caller.id.to_string(), id.to_string(), conversation.to_string());
+            let (user, message, conv) = (
+                caller.id.to_string(),
+                id.to_string(),
+                conversation.to_string(),
+            );
             let found = query(&state, move |tx| messages::get(tx, &user, &message, false))
                 .await?
                 .is_some_and(|m| m.conversation_id == conv);
