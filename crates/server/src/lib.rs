@@ -16,6 +16,7 @@
 //!   holds the projection leases, standing by while another process does.
 //! * `replay.rs`: [`replay()`]: `pawpost replay`, rebuilding read models from the log under the
 //!   leases.
+//! * `signals.rs`: [`signals::Signals`], typing and presence (in-process, broadcast).
 //! * `shutdown.rs`: [`shutdown_signal`] (ctrl-c, SIGTERM).
 //! * `telemetry.rs`: [`telemetry::init`], the tracing subscriber of the binary.
 
@@ -29,6 +30,7 @@ pub mod replay;
 mod serve;
 pub mod settings;
 mod shutdown;
+pub mod signals;
 mod state;
 pub mod telemetry;
 

@@ -33,6 +33,8 @@ pub struct AppState {
     pub projections: Arc<Projections>,
     /// Users this process has seen a profile for (see `http::support::ensure_profile`).
     pub known_users: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Typing and presence: ephemeral, in-process, broadcast to the real-time hub.
+    pub signals: Arc<crate::signals::Signals>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             keyring,
             codec,
             known_users: Arc::default(),
+            signals: Arc::default(),
         })
     }
 }

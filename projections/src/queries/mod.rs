@@ -7,6 +7,7 @@ pub mod messages;
 pub mod messages_extra;
 pub mod search;
 pub mod users;
+pub mod users_extra;
 
 /// SQL condition: message `m` is visible to user `$1` (inside one of their membership ranges,
 /// not hidden for them).
