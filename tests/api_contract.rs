@@ -335,7 +335,10 @@ async fn a_lagging_read_model_gives_202_with_the_position() {
     assert_eq!(accepted["status"], "accepted", "{accepted}");
     let position = pawpost_server::cursor::decode(accepted["position"].as_str().unwrap())
         .expect("the position is a cursor");
-    let list = alice.get("/api/v1/messaging/conversations").await.expect(200);
+    let list = alice
+        .get("/api/v1/messaging/conversations")
+        .await
+        .expect(200);
     assert_eq!(list["conversations"], json!([]), "not projected yet");
 
     // The other process goes away: this server takes the leases and projects.
@@ -350,7 +353,10 @@ async fn a_lagging_read_model_gives_202_with_the_position() {
             .await,
         "the read models reach the position"
     );
-    let list = alice.get("/api/v1/messaging/conversations").await.expect(200);
+    let list = alice
+        .get("/api/v1/messaging/conversations")
+        .await
+        .expect(200);
     assert_eq!(list["conversations"][0]["title"], "Rex's walks", "{list}");
 }
 

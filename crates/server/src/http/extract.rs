@@ -142,13 +142,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." {
-            "body".to_string()
-        } else {
-            path
+        let message = e.into_inner().to_string();
+        // serde reports a missing field at the object that lacks it: name the field itself.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name.to_string(),
+            (".", None) => "body".to_string(),
+            (_, Some(name)) => format!("{path}.{name}"),
+            (_, None) => path,
         };
-        let detail = format!("{field}: {}", e.into_inner());
-        ApiError::invalid(field, detail)
+        ApiError::invalid(field.clone(), format!("{field}: {message}"))
     })
 }
 
@@ -332,6 +337,10 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("type"));
         let e = parse_json::<Sample>(br#"{"type": "group"}"#).unwrap_err();
         assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.field.as_deref(), Some("participants"));
+        let e = parse_json::<Sample>(br#"{"type": "group", "participants": [], "nested": {}}"#)
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("nested.count"));
         let e = parse_json::<Sample>(
             br#"{"type": "group", "participants": [], "nested": {"count": -1}}"#,
         )
