@@ -101,3 +101,43 @@ fn debug_hides_the_secret() {
     let debug = format!("{:?}", keys("very-secret-value"));
     assert!(!debug.contains("very-secret-value"), "{debug}");
 }
+
+/// A throwaway RSA key pair made for this test only (`openssl genrsa 2048`).
+const TEST_RSA_PRIVATE: &str = include_str!("testdata/rs256-test-only.key");
+const TEST_RSA_PUBLIC: &str = include_str!("testdata/rs256-test-only.pub");
+
+#[test]
+fn rs256_tokens_verify_with_the_configured_public_key() {
+    let keys = JwtKeys::new(
+        &SecretString::from("s3cret-for-tests".to_owned()),
+        Some(TEST_RSA_PUBLIC),
+    )
+    .unwrap();
+    let claims = Claims::new("carol", "Carol", Role::Provider, HOUR);
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &claims,
+        &EncodingKey::from_rsa_pem(TEST_RSA_PRIVATE.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(keys.verify(&token).unwrap(), claims);
+    // HS256 tokens still verify alongside.
+    let secret = SecretString::from("s3cret-for-tests".to_owned());
+    let hs = issue_token(&secret, "alice", "Alice", Role::Owner, HOUR).unwrap();
+    assert_eq!(keys.verify(&hs).unwrap().sub, "alice");
+    // A changed payload under the RS256 signature is refused.
+    let forged = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &Claims::new("mallory", "Mallory", Role::Admin, HOUR),
+        &EncodingKey::from_rsa_pem(TEST_RSA_PRIVATE.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    let spliced = format!(
+        "{}.{}.{}",
+        parts[0],
+        forged.split('.').nth(1).unwrap(),
+        parts[2]
+    );
+    assert_eq!(keys.verify(&spliced), Err(AuthError::InvalidSignature));
+}
