@@ -6,93 +6,24 @@
 
 mod common;
 
-use std::time::Duration;
-
 use chrono::Utc;
-use common::Api;
-use pawpost_commands::CommandMeta;
-use pawpost_domain::values::ConversationTitle;
-use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserCommand, UserId};
+use common::{conversation_command, group_titled, register, uid, user_command, Api};
+use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserCommand};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// Makes `users` known to the server (one request each).
 async fn know(api: &Api, users: &[&str]) {
-    for u in users {
-        api.user(u)
-            .get("/api/v1/messaging/conversations")
-            .await
-            .expect(200);
-    }
+    register(api, users).await
 }
 
-/// Waits until the read models include `position`.
-async fn settle(api: &Api, position: Option<pawpost_store::Position>) {
-    if let Some(p) = position {
-        assert!(
-            api.server
-                .state
-                .projections
-                .wait_for(p, Duration::from_secs(10))
-                .await
-        );
-    }
-}
-
-/// Runs a conversation command directly and waits for the projections.
 async fn conv_command(api: &Api, conv: ConversationId, cmd: ConversationCommand) {
-    let outcome = api
-        .server
-        .state
-        .conversations
-        .execute(
-            &conv.stream(),
-            Uuid::now_v7(),
-            &cmd,
-            &CommandMeta::default(),
-        )
-        .await
-        .unwrap();
-    settle(api, outcome.position).await;
-}
-
-/// Runs a user command directly on `user`'s stream and waits for the projections.
-async fn user_command(api: &Api, user: &str, cmd: UserCommand) {
-    let outcome = api
-        .server
-        .state
-        .users
-        .execute(
-            &UserId::parse(user).unwrap().stream(),
-            Uuid::now_v7(),
-            &cmd,
-            &CommandMeta::default(),
-        )
-        .await
-        .unwrap();
-    settle(api, outcome.position).await;
-}
-
-fn uid(u: &str) -> UserId {
-    UserId::parse(u).unwrap()
+    conversation_command(api, conv, cmd).await
 }
 
 /// A group owned by `owner` with `members`; everyone made known first.
 async fn group(api: &Api, owner: &str, members: &[&str]) -> ConversationId {
-    know(api, &[owner]).await;
-    know(api, members).await;
-    let id = ConversationId::from_uuid(Uuid::now_v7());
-    let cmd = ConversationCommand::CreateGroup {
-        id,
-        actor: uid(owner),
-        title: ConversationTitle::parse("Dog walkers").unwrap(),
-        description: None,
-        image_url: None,
-        members: members.iter().map(|m| uid(m)).collect(),
-        at: Utc::now(),
-    };
-    conv_command(api, id, cmd).await;
-    id
+    group_titled(api, "Dog walkers", owner, members).await
 }
 
 /// The direct conversation of `a` and `b`.

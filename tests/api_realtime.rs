@@ -4,92 +4,23 @@
 
 mod common;
 
-use std::time::Duration;
-
 use chrono::Utc;
-use common::Api;
-use pawpost_commands::CommandMeta;
-use pawpost_domain::values::{ConversationTitle, MessageBody, MessageKind};
-use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserId};
+use common::{conversation_command, group_titled, register, send_text, uid, Api};
+use pawpost_domain::{ConversationCommand, ConversationId, MessageId};
 use pawpost_server::signals::TypingSignal;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-fn uid(id: &str) -> UserId {
-    UserId::parse(id).unwrap()
-}
-
-/// Makes users known (one request each), as their first request in the app would.
-async fn register(api: &Api, users: &[&str]) {
-    for u in users {
-        api.user(u)
-            .get("/api/v1/messaging/conversations")
-            .await
-            .expect(200);
-    }
-}
-
-/// Runs a conversation command and waits until the read models show it.
 async fn run(api: &Api, conv: ConversationId, cmd: ConversationCommand) {
-    let outcome = api
-        .server
-        .state
-        .conversations
-        .execute(
-            &conv.stream(),
-            Uuid::now_v7(),
-            &cmd,
-            &CommandMeta::default(),
-        )
-        .await
-        .unwrap();
-    if let Some(p) = outcome.position {
-        assert!(
-            api.server
-                .state
-                .projections
-                .wait_for(p, Duration::from_secs(10))
-                .await
-        );
-    }
+    conversation_command(api, conv, cmd).await;
 }
 
-/// A group owned by `owner` with `members` (all registered first).
 async fn group(api: &Api, owner: &str, members: &[&str]) -> ConversationId {
-    let mut all = vec![owner];
-    all.extend_from_slice(members);
-    register(api, &all).await;
-    let id = ConversationId::from_uuid(Uuid::now_v7());
-    let cmd = ConversationCommand::CreateGroup {
-        id,
-        actor: uid(owner),
-        title: ConversationTitle::parse("Dog walks").unwrap(),
-        description: None,
-        image_url: None,
-        members: members.iter().map(|m| uid(m)).collect(),
-        at: Utc::now(),
-    };
-    run(api, id, cmd).await;
-    id
+    group_titled(api, "Dog walks", owner, members).await
 }
 
-/// `who` sends `text` in `conv`.
-async fn send(api: &Api, conv: ConversationId, who: &str, text: &str) {
-    let cmd = ConversationCommand::SendMessage {
-        message_id: MessageId::from_uuid(Uuid::now_v7()),
-        actor: uid(who),
-        kind: MessageKind::Text,
-        body: Some(MessageBody::parse(text).unwrap()),
-        attachments: vec![],
-        location: None,
-        reply_to: None,
-        forward: None,
-        mentions: vec![],
-        temp_id: None,
-        blocked_by_other: false,
-        at: Utc::now(),
-    };
-    run(api, conv, cmd).await;
+async fn send(api: &Api, conv: ConversationId, who: &str, text: &str) -> MessageId {
+    send_text(api, conv, who, text).await
 }
 
 /// One sync page as `user` after `since`.

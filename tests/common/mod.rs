@@ -226,3 +226,114 @@ macro_rules! both {
         )* }
     };
 }
+
+// Set-up through the server's own command handlers (for tests of one resource that need
+// conversations or messages made by another): each waits until the read models show it.
+
+use chrono::Utc;
+use pawpost_commands::CommandMeta;
+use pawpost_domain::values::{ConversationTitle, MessageBody, MessageKind};
+use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserCommand, UserId};
+use uuid::Uuid;
+
+/// A user id.
+pub fn uid(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
+}
+
+/// Makes users known (one request each), as their first request in the app would.
+pub async fn register(api: &Api, users: &[&str]) {
+    for u in users {
+        api.user(u)
+            .get("/api/v1/messaging/conversations")
+            .await
+            .expect(200);
+    }
+}
+
+/// Waits until the read models include `position`.
+pub async fn settle(api: &Api, position: Option<pawpost_store::Position>) {
+    if let Some(p) = position {
+        assert!(
+            api.server
+                .state
+                .projections
+                .wait_for(p, Duration::from_secs(10))
+                .await,
+            "the read models reach {p:?}"
+        );
+    }
+}
+
+/// Runs a conversation command directly and waits for the projections.
+pub async fn conversation_command(api: &Api, conv: ConversationId, cmd: ConversationCommand) {
+    let outcome = api
+        .server
+        .state
+        .conversations
+        .execute(
+            &conv.stream(),
+            Uuid::now_v7(),
+            &cmd,
+            &CommandMeta::default(),
+        )
+        .await
+        .unwrap();
+    settle(api, outcome.position).await;
+}
+
+/// Runs a user command directly on `user`'s stream and waits for the projections.
+pub async fn user_command(api: &Api, user: &str, cmd: UserCommand) {
+    let outcome = api
+        .server
+        .state
+        .users
+        .execute(
+            &uid(user).stream(),
+            Uuid::now_v7(),
+            &cmd,
+            &CommandMeta::default(),
+        )
+        .await
+        .unwrap();
+    settle(api, outcome.position).await;
+}
+
+/// A group titled `title`, owned by `owner`, with `members`; everyone registered first.
+pub async fn group_titled(api: &Api, title: &str, owner: &str, members: &[&str]) -> ConversationId {
+    register(api, &[owner]).await;
+    register(api, members).await;
+    let id = ConversationId::from_uuid(Uuid::now_v7());
+    let cmd = ConversationCommand::CreateGroup {
+        id,
+        actor: uid(owner),
+        title: ConversationTitle::parse(title).unwrap(),
+        description: None,
+        image_url: None,
+        members: members.iter().map(|m| uid(m)).collect(),
+        at: Utc::now(),
+    };
+    conversation_command(api, id, cmd).await;
+    id
+}
+
+/// `who` sends `text` in `conv` (through the command handler); returns the message id.
+pub async fn send_text(api: &Api, conv: ConversationId, who: &str, text: &str) -> MessageId {
+    let message_id = MessageId::from_uuid(Uuid::now_v7());
+    let cmd = ConversationCommand::SendMessage {
+        message_id,
+        actor: uid(who),
+        kind: MessageKind::Text,
+        body: Some(MessageBody::parse(text).unwrap()),
+        attachments: vec![],
+        location: None,
+        reply_to: None,
+        forward: None,
+        mentions: vec![],
+        temp_id: None,
+        blocked_by_other: false,
+        at: Utc::now(),
+    };
+    conversation_command(api, conv, cmd).await;
+    message_id
+}
