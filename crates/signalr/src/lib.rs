@@ -9,4 +9,19 @@
 //!   [`protocol::Codec`] encoding and decoding either hub protocol. Partial frames are buffered;
 //!   a frame may hold several messages; malformed input is an error, never a panic.
 
+//! * `hub.rs`: what an application implements ([`Hub`]: authenticate, invoke, connect and
+//!   disconnect hooks) and [`bind`] for typed arguments.
+//! * `connections.rs`: live connections by id, user and group, each with a bounded outbound
+//!   queue; pushes encoded once per protocol.
+//! * `server.rs`: [`HubServer`]: negotiate, the WebSocket transport, handshake, each
+//!   connection's loop (serial invocations, keep-alive, client timeout, close with
+//!   `allowReconnect` on shutdown or overflow).
+
+pub mod connections;
+pub mod hub;
 pub mod protocol;
+pub mod server;
+
+pub use connections::{ConnectionId, Connections, Outgoing};
+pub use hub::{bind, Connection, Hub, HubError, Unauthorized};
+pub use server::{HubServer, Options};
