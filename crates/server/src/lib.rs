@@ -25,6 +25,7 @@ pub mod cursor;
 /// Command handling lives in `pawpost-commands`; re-exported for handlers.
 pub use pawpost_commands as commands;
 pub mod http;
+pub mod hub;
 mod projection_host;
 pub mod replay;
 mod serve;

@@ -84,17 +84,25 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<RunningServer> {
     }
     let projections = ProjectionHost::start(state.projections.clone()).await;
 
-    let app = http::router(state.clone());
+    let (hub, connections) = crate::hub::build(state.clone());
+    let (stop_dispatcher, dispatcher_stop) = tokio::sync::watch::channel(false);
+    let dispatcher = crate::hub::spawn_dispatcher(state.clone(), connections, dispatcher_stop);
+    let app = http::router(state.clone()).merge(hub.router(crate::hub::PATH));
     let (tx, rx) = oneshot::channel::<()>();
     let join = tokio::spawn(async move {
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 // A send or a dropped RunningServer both mean: stop.
                 let _ = rx.await;
                 tracing::info!("shutting down: no new connections, finishing requests");
+                // Hub connections end with Close {allowReconnect: true}: clients come back.
+                hub.shutdown();
             })
             .await
-            .context("serving HTTP")
+            .context("serving HTTP");
+        let _ = stop_dispatcher.send(true);
+        let _ = dispatcher.await;
+        served
     });
 
     tracing::info!("listening on http://{addr}");

@@ -243,6 +243,25 @@ impl Connections {
             .count()
     }
 
+    /// Queues `message` for every connection in `group` except those of `user`; returns how
+    /// many took it.
+    pub fn send_to_group_except_user(
+        &self,
+        group: &str,
+        message: &Arc<Outgoing>,
+        user: &str,
+    ) -> usize {
+        let index = self.lock();
+        let Some(ids) = index.groups.get(group) else {
+            return 0;
+        };
+        ids.iter()
+            .filter_map(|id| index.connections.get(id))
+            .filter(|entry| entry.user != user)
+            .filter(|entry| offer(entry, message))
+            .count()
+    }
+
     /// Queues `message` for every connection.
     pub fn send_to_all(&self, message: &Arc<Outgoing>) -> usize {
         let index = self.lock();

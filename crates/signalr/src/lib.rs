@@ -21,6 +21,8 @@ pub mod connections;
 pub mod hub;
 pub mod protocol;
 pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use connections::{ConnectionId, Connections, Outgoing};
 pub use hub::{bind, Connection, Hub, HubError, Unauthorized};

@@ -88,11 +88,16 @@ impl<H: Hub> Clone for HubServer<H> {
 impl<H: Hub> HubServer<H> {
     /// A server for `hub`.
     pub fn new(hub: Arc<H>, options: Options) -> Self {
+        Self::with_connections(hub, options, Connections::default())
+    }
+
+    /// A server for `hub` over `connections` (which the hub may also hold, to manage groups).
+    pub fn with_connections(hub: Arc<H>, options: Options, connections: Connections) -> Self {
         HubServer {
             inner: Arc::new(Inner {
                 hub,
                 options,
-                connections: Connections::default(),
+                connections,
                 pending: Mutex::new(HashMap::new()),
                 stopping: watch::channel(false).0,
             }),

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use pawpost_signalr::protocol::{Decoder, HubMessage, Outcome, Protocol};
+use pawpost_signalr::protocol::{HubMessage, Outcome, Protocol};
+use pawpost_signalr::testing::{Client, DEADLINE};
 use pawpost_signalr::{
     bind, Connection, Hub, HubError, HubServer, Options, Outgoing, Unauthorized,
 };
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
-
-const DEADLINE: Duration = Duration::from_secs(10);
 
 /// A hub whose token is the user name (`"bad"` is refused).
 struct Echo;
@@ -66,109 +65,6 @@ async fn start(options: Options) -> Running {
     Running { addr, server }
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-struct Client {
-    ws: Ws,
-    decoder: Decoder,
-    protocol: Protocol,
-    received: Vec<HubMessage>,
-}
-
-impl Client {
-    /// Negotiates (v1), connects with the token and completes the handshake.
-    async fn connect(r: &Running, user: &str, protocol: Protocol) -> Client {
-        let negotiated: Value = reqwest::Client::new()
-            .post(format!(
-                "http://{}/hub/negotiate?negotiateVersion=1",
-                r.addr
-            ))
-            .bearer_auth(user)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(negotiated["negotiateVersion"], 1);
-        assert_eq!(
-            negotiated["availableTransports"][0]["transport"],
-            "WebSockets"
-        );
-        let token = negotiated["connectionToken"].as_str().unwrap();
-        let url = format!("ws://{}/hub?id={token}&access_token={user}", r.addr);
-        Self::open(&url, protocol).await
-    }
-
-    async fn open(url: &str, protocol: Protocol) -> Client {
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let name = match protocol {
-            Protocol::Json => "json",
-            Protocol::MessagePack => "messagepack",
-        };
-        ws.send(Message::text(format!(
-            "{{\"protocol\":\"{name}\",\"version\":1}}\u{1e}"
-        )))
-        .await
-        .unwrap();
-        let reply = tokio::time::timeout(DEADLINE, ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(reply.into_text().unwrap().as_str(), "{}\u{1e}");
-        Client {
-            ws,
-            decoder: Decoder::new(protocol, 1 << 20),
-            protocol,
-            received: Vec::new(),
-        }
-    }
-
-    async fn send(&mut self, message: &HubMessage) {
-        let bytes = self.protocol.encode(message);
-        let frame = match self.protocol {
-            Protocol::Json => Message::text(String::from_utf8(bytes).unwrap()),
-            Protocol::MessagePack => Message::binary(bytes),
-        };
-        self.ws.send(frame).await.unwrap();
-    }
-
-    async fn invoke(&mut self, id: &str, target: &str, arguments: Vec<Value>) {
-        self.send(&HubMessage::Invocation {
-            invocation_id: Some(id.into()),
-            target: target.into(),
-            arguments,
-            stream_ids: vec![],
-        })
-        .await;
-    }
-
-    /// The next message that is not a Ping; `None` when the socket closed.
-    async fn next(&mut self) -> Option<HubMessage> {
-        loop {
-            if !self.received.is_empty() {
-                let m = self.received.remove(0);
-                if m != HubMessage::Ping {
-                    return Some(m);
-                }
-                continue;
-            }
-            let frame = tokio::time::timeout(DEADLINE, self.ws.next())
-                .await
-                .expect("a message before the deadline");
-            let bytes = match frame {
-                Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
-                Some(Ok(Message::Binary(b))) => b.to_vec(),
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
-                Some(Ok(_)) => continue,
-            };
-            self.received.extend(self.decoder.push(&bytes).unwrap());
-        }
-    }
-}
-
 fn completion(id: &str, outcome: Outcome) -> HubMessage {
     HubMessage::Completion {
         invocation_id: id.into(),
@@ -178,7 +74,7 @@ fn completion(id: &str, outcome: Outcome) -> HubMessage {
 
 async fn invocations_are_answered(protocol: Protocol) {
     let r = start(Options::default()).await;
-    let mut c = Client::connect(&r, "alice", protocol).await;
+    let mut c = Client::connect(&format!("http://{}/hub", r.addr), "alice", protocol).await;
     c.invoke("0", "Echo", vec![json!("hello")]).await;
     assert_eq!(
         c.next().await,
@@ -230,9 +126,14 @@ async fn messagepack_invocations_are_answered() {
 #[tokio::test]
 async fn pushes_reach_every_connection_of_a_user_and_groups() {
     let r = start(Options::default()).await;
-    let mut a1 = Client::connect(&r, "alice", Protocol::Json).await;
-    let mut a2 = Client::connect(&r, "alice", Protocol::MessagePack).await;
-    let mut b = Client::connect(&r, "bob", Protocol::Json).await;
+    let mut a1 = Client::connect(&format!("http://{}/hub", r.addr), "alice", Protocol::Json).await;
+    let mut a2 = Client::connect(
+        &format!("http://{}/hub", r.addr),
+        "alice",
+        Protocol::MessagePack,
+    )
+    .await;
+    let mut b = Client::connect(&format!("http://{}/hub", r.addr), "bob", Protocol::Json).await;
     // Registration happens after the handshake reply: wait until all three are counted.
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while r.server.connections().count() < 3 {
@@ -346,7 +247,7 @@ async fn an_oversized_message_closes_the_connection_with_an_error() {
         ..Options::default()
     })
     .await;
-    let mut c = Client::connect(&r, "alice", Protocol::Json).await;
+    let mut c = Client::connect(&format!("http://{}/hub", r.addr), "alice", Protocol::Json).await;
     c.invoke("0", "Echo", vec![json!("x".repeat(4096))]).await;
     match c.next().await {
         Some(HubMessage::Close {
@@ -362,7 +263,7 @@ async fn an_oversized_message_closes_the_connection_with_an_error() {
 #[tokio::test]
 async fn shutdown_closes_with_allow_reconnect() {
     let r = start(Options::default()).await;
-    let mut c = Client::connect(&r, "alice", Protocol::Json).await;
+    let mut c = Client::connect(&format!("http://{}/hub", r.addr), "alice", Protocol::Json).await;
     c.invoke("0", "Nothing", vec![]).await;
     assert_eq!(c.next().await, Some(completion("0", Outcome::Void)));
     r.server.shutdown();
@@ -383,7 +284,7 @@ async fn keep_alive_pings_and_the_client_timeout() {
         ..Options::default()
     })
     .await;
-    let mut c = Client::connect(&r, "alice", Protocol::Json).await;
+    let mut c = Client::connect(&format!("http://{}/hub", r.addr), "alice", Protocol::Json).await;
     // A ping arrives while idle.
     let frame = tokio::time::timeout(DEADLINE, c.ws.next())
         .await
@@ -408,8 +309,8 @@ async fn a_slow_client_is_closed_without_slowing_others() {
         ..Options::default()
     })
     .await;
-    let _slow = Client::connect(&r, "slow", Protocol::Json).await;
-    let mut fast = Client::connect(&r, "fast", Protocol::Json).await;
+    let _slow = Client::connect(&format!("http://{}/hub", r.addr), "slow", Protocol::Json).await;
+    let mut fast = Client::connect(&format!("http://{}/hub", r.addr), "fast", Protocol::Json).await;
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while r.server.connections().count() < 2 {
         assert!(tokio::time::Instant::now() < deadline);

@@ -592,6 +592,31 @@ async fn send(
     Body(request): Body<SendRequest>,
 ) -> ApiResult<Response> {
     let conversation = conversation_id(&conversation)?;
+    Ok(
+        match send_message(&state, &caller, conversation, request).await? {
+            SendResult::Visible(status, body) => (status, Json(body)).into_response(),
+            SendResult::Lagging(p) => consistency::accepted(p),
+        },
+    )
+}
+
+/// What a send did: the message as queries show it (201 new, 200 a tempId retry), or the
+/// position the read models have not reached yet.
+#[derive(Debug)]
+pub enum SendResult {
+    Visible(StatusCode, Box<SentMessage>),
+    Lagging(pawpost_store::Position),
+}
+
+/// Sends a message as `caller` (REST `POST …/messages` and the hub's `SendMessage`): the
+/// participation check, validation, blocks, tempId idempotency and read-your-writes.
+pub async fn send_message(
+    state: &AppState,
+    caller: &Caller,
+    conversation: ConversationId,
+    request: SendRequest,
+) -> ApiResult<SendResult> {
+    let (state, caller) = (state.clone(), caller.clone());
     support::require_participant(&state, &caller, conversation).await?;
     let c = check_send(&request)?;
     let aggregate = state.conversations.load(&conversation.stream()).await?;
@@ -619,14 +644,14 @@ async fn send(
         Sent::Retried(id, position) => (id, position, StatusCode::OK),
     };
     if let Settled::Lagging(p) = settle(&state, position).await {
-        return Ok(consistency::accepted(p));
+        return Ok(SendResult::Lagging(p));
     }
     let message = visible_message(&state, &caller, conversation, id, false).await?;
     let body = SentMessage {
         message,
         temp_id: c.temp_id.map(String::from),
     };
-    Ok((status, Json(body)).into_response())
+    Ok(SendResult::Visible(status, Box::new(body)))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ pub mod problem;
 pub mod support;
 
 mod conversations;
-mod messages;
+pub mod messages;
 mod realtime;
 mod sync;
 mod users;
