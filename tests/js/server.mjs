@@ -1,0 +1,49 @@
+// Starts a real pawpost server for the tests (the binary from PAWPOST_BIN, a fresh data dir,
+// SQLite unless PAWPOST_JS_DATABASE_URL names a database) and mints tokens with `pawpost token`.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+export async function startServer() {
+  const bin = process.env.PAWPOST_BIN;
+  if (!bin) throw new Error("set PAWPOST_BIN to the pawpost binary (.ci/run does)");
+  const dataDir = mkdtempSync(join(tmpdir(), "pawpost-js-"));
+  const args = ["serve", "--bind", "127.0.0.1:0", "--data-dir", dataDir];
+  if (process.env.PAWPOST_JS_DATABASE_URL) args.push("--database", process.env.PAWPOST_JS_DATABASE_URL);
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, RUST_LOG: "warn" } });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the server did not start within 60 s")), 60_000);
+    child.on("exit", (code) => reject(new Error(`the server exited with ${code}`)));
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const m = line.match(/^pawpost listening on (http:\/\/\S+)$/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+  });
+  return {
+    url,
+    hub: `${url}/hubs/messaging`,
+    api: `${url}/api/v1/messaging`,
+    token(sub, role = "owner") {
+      const name = sub[0].toUpperCase() + sub.slice(1);
+      return execFileSync(bin, ["token", "--sub", sub, "--name", name, "--role", role, "--data-dir", dataDir], { encoding: "utf8" }).trim();
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// A REST call as `token`; resolves to { status, body }.
+export async function rest(server, token, method, path, body) {
+  const res = await fetch(`${server.api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
