@@ -8,6 +8,8 @@
 //! dispatcher as membership events pass.
 
 mod dispatch;
+mod live;
+mod methods;
 
 use std::sync::Arc;
 
@@ -35,8 +37,8 @@ pub fn group(conversation: &str) -> String {
 
 /// The hub.
 pub struct MessagingHub {
-    state: AppState,
-    connections: Connections,
+    pub(crate) state: AppState,
+    pub(crate) connections: Connections,
 }
 
 /// The hub server and its connections, built once per process.
@@ -51,7 +53,7 @@ pub fn build(state: AppState) -> (HubServer<MessagingHub>, Connections) {
 }
 
 /// An API error as a completion error (its detail; the code in brackets).
-fn hub_error(e: ApiError) -> HubError {
+pub(crate) fn hub_error(e: ApiError) -> HubError {
     HubError::new(format!("{} ({})", e.detail, e.code))
 }
 
@@ -100,6 +102,7 @@ impl Hub for MessagingHub {
             }
             Err(e) => tracing::warn!(error = %e, "joining conversation groups failed"),
         }
+        live::connected(self, connection).await;
     }
 
     async fn invoke(
@@ -126,7 +129,24 @@ impl Hub for MessagingHub {
                     )),
                 }
             }
-            _ => Err(HubError::unknown_method(target)),
+            _ => {
+                let lower = target.to_ascii_lowercase();
+                if let Some(answer) =
+                    methods::invoke(self, caller, &lower, target, &arguments).await
+                {
+                    return answer;
+                }
+                if let Some(answer) =
+                    live::invoke(self, connection, &lower, target, &arguments).await
+                {
+                    return answer;
+                }
+                Err(HubError::unknown_method(target))
+            }
         }
+    }
+
+    async fn on_disconnected(&self, connection: &Connection<Caller>) {
+        live::disconnected(self, connection).await;
     }
 }
