@@ -122,7 +122,186 @@ async fn hub_refusals_keep_the_connection(api: Api) {
     assert_eq!(negotiate.status(), 401);
 }
 
+/// Invokes `target` and waits for its completion (pushes in between are kept for later).
+async fn call(c: &mut Client, id: &str, target: &str, args: Vec<Value>) -> Outcome {
+    c.invoke(id, target, args).await;
+    let mut kept = Vec::new();
+    let outcome = loop {
+        match c.next().await {
+            Some(HubMessage::Completion {
+                invocation_id,
+                outcome,
+            }) if invocation_id == id => break outcome,
+            Some(other) => kept.push(other),
+            None => panic!("closed while waiting for {target}"),
+        }
+    };
+    c.received.splice(0..0, kept);
+    outcome
+}
+
+async fn reads_reactions_edits_deletes_and_sync_over_the_hub(api: Api) {
+    let alice_token = api.token("alice", pawpost_server::auth::Role::Owner);
+    let bob_token = api.token("bob", pawpost_server::auth::Role::Provider);
+    api.user("bob")
+        .get("/api/v1/messaging/conversations")
+        .await
+        .expect(200);
+    let created = api
+        .user("alice")
+        .post(
+            "/api/v1/messaging/conversations",
+            json!({"type": "group", "title": "Walks", "participants": ["bob"], "initialMessage": "first"}),
+        )
+        .await
+        .expect(201);
+    let conversation = created["conversationId"].as_str().unwrap().to_string();
+    let first = created["conversation"]["lastMessage"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut alice = Client::connect(&hub_url(&api), &alice_token, Protocol::Json).await;
+    let mut bob = Client::connect(&hub_url(&api), &bob_token, Protocol::MessagePack).await;
+
+    // Bob reads: Alice is told, with the cursor of the event.
+    assert_eq!(
+        call(
+            &mut bob,
+            "r",
+            "MarkAsRead",
+            vec![json!(conversation), json!(first)]
+        )
+        .await,
+        Outcome::Void
+    );
+    let read = next_push(&mut alice, "MessagesRead").await;
+    assert_eq!(read["userId"], "bob");
+    assert_eq!(read["lastReadMessageId"], first.as_str());
+    let cursor = read["cursor"].as_str().unwrap().to_string();
+
+    // Reactions, an edit and a deletion reach both.
+    assert_eq!(
+        call(
+            &mut alice,
+            "a",
+            "AddReaction",
+            vec![json!(first), json!("🐾")]
+        )
+        .await,
+        Outcome::Void
+    );
+    let r = next_push(&mut bob, "ReactionAdded").await;
+    assert_eq!(
+        (r["userId"].as_str(), r["reaction"].as_str()),
+        (Some("alice"), Some("🐾"))
+    );
+    assert_eq!(
+        call(
+            &mut alice,
+            "e",
+            "EditMessage",
+            vec![json!(first), json!("first, edited")]
+        )
+        .await,
+        Outcome::Void
+    );
+    assert_eq!(
+        next_push(&mut bob, "MessageEdited").await["content"],
+        "first, edited"
+    );
+    match call(
+        &mut bob,
+        "x",
+        "EditMessage",
+        vec![json!(first), json!("not mine")],
+    )
+    .await
+    {
+        Outcome::Error(e) => assert!(e.contains("forbidden"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        call(
+            &mut alice,
+            "d",
+            "DeleteMessage",
+            vec![json!(first), json!(true)]
+        )
+        .await,
+        Outcome::Void
+    );
+    assert_eq!(
+        next_push(&mut bob, "MessageDeleted").await["messageId"],
+        first.as_str()
+    );
+
+    // Sync from the read's cursor: exactly what came after, in order.
+    let Outcome::Result(page) = call(&mut bob, "s", "Sync", vec![json!(cursor)]).await else {
+        panic!("Sync failed")
+    };
+    let kinds: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["ReactionAdded", "MessageEdited", "MessageDeleted"],
+        "{page}"
+    );
+}
+
+/// A client that drops and comes back with its last cursor gets exactly what it missed.
+async fn a_reconnecting_client_syncs_exactly_what_it_missed(api: Api) {
+    let alice = api.user("alice");
+    let bob_token = api.token("bob", pawpost_server::auth::Role::Provider);
+    api.user("bob")
+        .get("/api/v1/messaging/conversations")
+        .await
+        .expect(200);
+    let conversation = alice
+        .post(
+            "/api/v1/messaging/conversations",
+            json!({"type": "direct", "participants": ["bob"]}),
+        )
+        .await
+        .expect(201)["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/v1/messaging/conversations/{conversation}/messages");
+    let mut bob = Client::connect(&hub_url(&api), &bob_token, Protocol::Json).await;
+    alice
+        .post(&path, json!({"content": "one"}))
+        .await
+        .expect(201);
+    let seen = next_push(&mut bob, "ReceiveMessage").await;
+    let cursor = seen["cursor"].as_str().unwrap().to_string();
+    drop(bob);
+    for text in ["two", "three"] {
+        alice
+            .post(&path, json!({"content": text}))
+            .await
+            .expect(201);
+    }
+    let mut bob = Client::connect(&hub_url(&api), &bob_token, Protocol::Json).await;
+    let Outcome::Result(page) = call(&mut bob, "s", "Sync", vec![json!(cursor)]).await else {
+        panic!("Sync failed")
+    };
+    let missed: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "MessageSent")
+        .map(|e| e["data"]["content"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(missed, ["two", "three"], "{page}");
+}
+
 both!(
+    reads_reactions_edits_deletes_and_sync_over_the_hub,
+    a_reconnecting_client_syncs_exactly_what_it_missed,
     a_message_reaches_every_participant_connection,
     hub_refusals_keep_the_connection,
 );

@@ -20,7 +20,8 @@ pub struct Client {
     pub ws: Ws,
     decoder: Decoder,
     protocol: Protocol,
-    received: Vec<HubMessage>,
+    /// Messages decoded but not yet handed out by [`Client::next`].
+    pub received: Vec<HubMessage>,
 }
 
 impl Client {

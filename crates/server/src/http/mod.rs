@@ -21,7 +21,7 @@ pub mod support;
 mod conversations;
 pub mod messages;
 mod realtime;
-mod sync;
+pub mod sync;
 mod users;
 
 use std::sync::Arc;

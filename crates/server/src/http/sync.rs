@@ -116,7 +116,20 @@ async fn sync(
     caller: Caller,
     Params(p): Params<SyncParams>,
 ) -> ApiResult<Json<SyncPage>> {
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+    Ok(Json(
+        sync_page(&state, &caller, p.since.as_deref(), p.limit).await?,
+    ))
+}
+
+/// One page of `caller`'s changes after the cursor `since` (none: from the start), at most
+/// `limit` events: the REST feed and the hub's `Sync`.
+pub async fn sync_page(
+    state: &AppState,
+    caller: &Caller,
+    since: Option<&str>,
+    limit: Option<u32>,
+) -> ApiResult<SyncPage> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(
             "invalid_query",
@@ -124,15 +137,22 @@ async fn sync(
         )
         .with_field("limit"));
     }
-    let after = match p.since.as_deref().map(str::trim) {
+    let after = match since.map(str::trim) {
         None | Some("") => Position::START,
         Some(raw) => cursor::decode(raw).ok_or_else(|| {
             ApiError::bad_request("invalid_cursor", "since is not a cursor of this server")
                 .with_field("since")
         })?,
     };
+    // The feed stops where the read models (membership) stand: let them reach the log's head
+    // first (bounded), so a client syncing right after a push gets that push's event too.
+    let head = *state.store.appended().borrow();
+    let _ = state
+        .projections
+        .wait_for(head, state.settings.read_your_writes)
+        .await;
     let user = caller.id.to_string();
-    let (ranges, horizon) = query(&state, move |tx| {
+    let (ranges, horizon) = query(state, move |tx| {
         Ok((
             users_extra::membership_ranges(tx, &user)?,
             users_extra::projected_position(tx, MEMBERSHIP_PROJECTOR)?,
@@ -140,7 +160,7 @@ async fn sync(
     })
     .await?;
     let filter = Visibility::new(caller.id.stream(), ranges);
-    let scan = scan(&state, &filter, after, horizon, limit as usize).await?;
+    let scan = scan(state, &filter, after, horizon, limit as usize).await?;
     let refs: Vec<&RecordedEvent> = scan.picked.iter().collect();
     let events = decode_batch(&state.codec, &refs, Reveal::Content)
         .await
@@ -148,11 +168,11 @@ async fn sync(
         .into_iter()
         .map(sync_event)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(SyncPage {
+    Ok(SyncPage {
         events,
         next_cursor: cursor::encode(scan.last),
         has_more: scan.has_more,
-    }))
+    })
 }
 
 /// Which log events the caller may see.
