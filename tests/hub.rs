@@ -299,7 +299,114 @@ async fn a_reconnecting_client_syncs_exactly_what_it_missed(api: Api) {
     assert_eq!(missed, ["two", "three"], "{page}");
 }
 
+/// A participant removed from a group stops receiving its messages at once; the others still
+/// do.
+async fn a_removed_participant_stops_receiving(api: Api) {
+    let (carol_token, bob_token) = (
+        api.token("carol", pawpost_server::auth::Role::Owner),
+        api.token("bob", pawpost_server::auth::Role::Owner),
+    );
+    api.user("bob")
+        .get("/api/v1/messaging/conversations")
+        .await
+        .expect(200);
+    api.user("carol")
+        .get("/api/v1/messaging/conversations")
+        .await
+        .expect(200);
+    let alice = api.user("alice");
+    let conversation = alice
+        .post(
+            "/api/v1/messaging/conversations",
+            json!({"type": "group", "title": "Vets", "participants": ["bob", "carol"]}),
+        )
+        .await
+        .expect(201)["conversationId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut bob = Client::connect(&hub_url(&api), &bob_token, Protocol::Json).await;
+    let mut carol = Client::connect(&hub_url(&api), &carol_token, Protocol::Json).await;
+    alice
+        .delete_with(
+            &format!("/api/v1/messaging/conversations/{conversation}/participants"),
+            json!({"userId": "bob"}),
+        )
+        .await
+        .expect(204);
+    let changed = next_push(&mut bob, "ParticipantsChanged").await;
+    assert_eq!(
+        changed["removed"],
+        json!(["bob"]),
+        "bob hears of his removal"
+    );
+    let path = format!("/api/v1/messaging/conversations/{conversation}/messages");
+    alice
+        .post(&path, json!({"content": "after bob left"}))
+        .await
+        .expect(201);
+    let got = next_push(&mut carol, "ReceiveMessage").await;
+    assert_eq!(got["message"]["content"], "after bob left");
+    // Bob's next push, if any, is not that message: ask for something that answers for sure.
+    bob.invoke("p", "NoSuchMethod", vec![]).await;
+    loop {
+        match bob.next().await {
+            Some(HubMessage::Invocation {
+                target, arguments, ..
+            }) => assert!(
+                target != "ReceiveMessage",
+                "bob received {arguments:?} after his removal"
+            ),
+            Some(HubMessage::Completion { .. }) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// Browsers may call from a configured origin (echoed, with credentials); others get no CORS
+/// headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_allows_configured_origins_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("pawpost.db").display());
+    let api = Api::start(dir, url, |s| {
+        s.cors_origins = vec!["https://app.pawpost.test".into()]
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        http.request(
+            reqwest::Method::OPTIONS,
+            format!("{}/negotiate?negotiateVersion=1", hub_url(&api)),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,x-requested-with,x-signalr-user-agent",
+        )
+        .send()
+    };
+    let ok = preflight("https://app.pawpost.test").await.unwrap();
+    let headers = ok.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.pawpost.test"
+    );
+    assert_eq!(headers["access-control-allow-credentials"], "true");
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    for h in ["authorization", "x-requested-with", "x-signalr-user-agent"] {
+        assert!(allowed.contains(h), "{allowed}");
+    }
+    let other = preflight("https://evil.test").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
 both!(
+    a_removed_participant_stops_receiving,
     reads_reactions_edits_deletes_and_sync_over_the_hub,
     a_reconnecting_client_syncs_exactly_what_it_missed,
     a_message_reaches_every_participant_connection,

@@ -87,7 +87,9 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<RunningServer> {
     let (hub, connections) = crate::hub::build(state.clone());
     let (stop_dispatcher, dispatcher_stop) = tokio::sync::watch::channel(false);
     let dispatcher = crate::hub::spawn_dispatcher(state.clone(), connections, dispatcher_stop);
-    let app = http::router(state.clone()).merge(hub.router(crate::hub::PATH));
+    let app = http::router(state.clone())
+        .merge(hub.router(crate::hub::PATH))
+        .layer(http::cors(&state.settings.cors_origins));
     let (tx, rx) = oneshot::channel::<()>();
     let join = tokio::spawn(async move {
         let served = axum::serve(listener, app)

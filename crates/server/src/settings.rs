@@ -66,6 +66,9 @@ pub struct Settings {
     /// How long a command's answer waits for the read models to show its change before
     /// answering 202 with the position instead (read-your-writes).
     pub read_your_writes: std::time::Duration,
+    /// Browser origins allowed to call the API and the hub with credentials (CORS); empty:
+    /// none (same-origin and non-browser clients only).
+    pub cors_origins: Vec<String>,
     /// Secret files this load generated, so start-up can say so once logging is running.
     generated: Vec<PathBuf>,
 }
@@ -135,6 +138,7 @@ struct Raw {
     dev: bool,
     max_body_bytes: usize,
     read_your_writes_ms: u64,
+    cors_origins: Vec<String>,
 }
 
 /// The lowest layer.
@@ -146,6 +150,7 @@ struct Defaults {
     dev: bool,
     max_body_bytes: usize,
     read_your_writes_ms: u64,
+    cors_origins: Vec<String>,
 }
 
 /// Default largest request body: 1 MiB (messages are at most 10,000 characters; files go
@@ -163,6 +168,7 @@ impl Default for Defaults {
             dev: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             read_your_writes_ms: DEFAULT_READ_YOUR_WRITES_MS,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -227,6 +233,7 @@ impl Settings {
             dev: raw.dev,
             max_body_bytes: raw.max_body_bytes,
             read_your_writes: std::time::Duration::from_millis(raw.read_your_writes_ms),
+            cors_origins: raw.cors_origins,
             generated,
         })
     }
@@ -245,6 +252,7 @@ impl Settings {
             dev: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             read_your_writes: std::time::Duration::from_millis(DEFAULT_READ_YOUR_WRITES_MS),
+            cors_origins: Vec::new(),
             generated: Vec::new(),
         }
     }
@@ -283,6 +291,7 @@ impl fmt::Debug for Settings {
             .field("dev", &self.dev)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("read_your_writes", &self.read_your_writes)
+            .field("cors_origins", &self.cors_origins)
             .finish()
     }
 }

@@ -82,3 +82,29 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state)
 }
+
+/// CORS for browser clients of the API and the hub: the configured origins only, echoed (never
+/// `*`), with credentials, and the headers the SignalR browser client sends.
+pub fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(allowed)
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-requested-with"),
+            HeaderName::from_static("x-signalr-user-agent"),
+        ])
+}

@@ -13,12 +13,13 @@ use figment::{Error, Metadata, Profile, Provider};
 const PREFIX: &str = "PAWPOST_";
 
 /// Keys whose values are parsed (addresses, enums, booleans).
-const TYPED_KEYS: [&str; 5] = [
+const TYPED_KEYS: [&str; 6] = [
     "bind",
     "log_format",
     "dev",
     "max_body_bytes",
     "read_your_writes_ms",
+    "cors_origins",
 ];
 
 /// Keys whose values are taken verbatim.
