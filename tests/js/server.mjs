@@ -6,21 +6,34 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
-export async function startServer() {
-  const bin = process.env.PAWPOST_BIN;
-  if (!bin) throw new Error("set PAWPOST_BIN to the pawpost binary (.ci/run does)");
-  const dataDir = mkdtempSync(join(tmpdir(), "pawpost-js-"));
-  const args = ["serve", "--bind", "127.0.0.1:0", "--data-dir", dataDir];
+/// Launches the binary on `bind` with `dataDir`; resolves to the child and its URL.
+async function launch(bin, bind, dataDir) {
+  const args = ["serve", "--bind", bind, "--data-dir", dataDir];
   if (process.env.PAWPOST_JS_DATABASE_URL) args.push("--database", process.env.PAWPOST_JS_DATABASE_URL);
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, RUST_LOG: "warn" } });
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the server did not start within 60 s")), 60_000);
-    child.on("exit", (code) => reject(new Error(`the server exited with ${code}`)));
+    child.once("exit", (code) => reject(new Error(`the server exited with ${code}`)));
     createInterface({ input: child.stdout }).on("line", (line) => {
       const m = line.match(/^pawpost listening on (http:\/\/\S+)$/);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
   });
+  return { child, url };
+}
+
+async function terminate(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+export async function startServer() {
+  const bin = process.env.PAWPOST_BIN;
+  if (!bin) throw new Error("set PAWPOST_BIN to the pawpost binary (.ci/run does)");
+  const dataDir = mkdtempSync(join(tmpdir(), "pawpost-js-"));
+  let { child, url } = await launch(bin, "127.0.0.1:0", dataDir);
   return {
     url,
     hub: `${url}/hubs/messaging`,
@@ -29,9 +42,14 @@ export async function startServer() {
       const name = sub[0].toUpperCase() + sub.slice(1);
       return execFileSync(bin, ["token", "--sub", sub, "--name", name, "--role", role, "--data-dir", dataDir], { encoding: "utf8" }).trim();
     },
+    // Stops the server (its hub connections get Close with allowReconnect) and starts it again
+    // on the same address and data.
+    async restart() {
+      await terminate(child);
+      ({ child } = await launch(bin, new URL(url).host, dataDir));
+    },
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
+      await terminate(child);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
