@@ -1,5 +1,6 @@
 // Starts a real pawpost server for the tests (the binary from PAWPOST_BIN, a fresh data dir,
-// SQLite unless PAWPOST_JS_DATABASE_URL names a database) and mints tokens with `pawpost token`.
+// SQLite unless PAWPOST_JS_PG_ADMIN_URL names a PostgreSQL server: then each server gets a
+// fresh database of its own, made and dropped with psql) and mints tokens with `pawpost token`.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,9 +8,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 
 /// Launches the binary on `bind` with `dataDir`; resolves to the child and its URL.
-async function launch(bin, bind, dataDir) {
+async function launch(bin, bind, dataDir, database) {
   const args = ["serve", "--bind", bind, "--data-dir", dataDir];
-  if (process.env.PAWPOST_JS_DATABASE_URL) args.push("--database", process.env.PAWPOST_JS_DATABASE_URL);
+  if (database) args.push("--database", database);
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, RUST_LOG: "warn" } });
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the server did not start within 60 s")), 60_000);
@@ -33,7 +34,15 @@ export async function startServer() {
   const bin = process.env.PAWPOST_BIN;
   if (!bin) throw new Error("set PAWPOST_BIN to the pawpost binary (.ci/run does)");
   const dataDir = mkdtempSync(join(tmpdir(), "pawpost-js-"));
-  let { child, url } = await launch(bin, "127.0.0.1:0", dataDir);
+  const admin = process.env.PAWPOST_JS_PG_ADMIN_URL;
+  let database = null;
+  let dbName = null;
+  if (admin) {
+    dbName = `pawpost_t_js_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    execFileSync("psql", [admin, "-qc", `create database ${dbName}`]);
+    database = `${admin.slice(0, admin.lastIndexOf("/"))}/${dbName}`;
+  }
+  let { child, url } = await launch(bin, "127.0.0.1:0", dataDir, database);
   return {
     url,
     hub: `${url}/hubs/messaging`,
@@ -46,11 +55,12 @@ export async function startServer() {
     // on the same address and data.
     async restart() {
       await terminate(child);
-      ({ child } = await launch(bin, new URL(url).host, dataDir));
+      ({ child } = await launch(bin, new URL(url).host, dataDir, database));
     },
     async stop() {
       await terminate(child);
       rmSync(dataDir, { recursive: true, force: true });
+      if (dbName) execFileSync("psql", [admin, "-qc", `drop database if exists ${dbName} with (force)`]);
     },
   };
 }
