@@ -288,15 +288,6 @@ async fn run<H: Hub>(server: HubServer<H>, mut socket: WebSocket, connection: Co
         let _ = socket.close().await;
         return;
     };
-    if socket
-        .send(Message::Text(
-            String::from_utf8_lossy(HANDSHAKE_OK).into_owned().into(),
-        ))
-        .await
-        .is_err()
-    {
-        return;
-    }
     let (queue, mut outbound) = mpsc::channel::<Arc<Outgoing>>(options.outbound_queue);
     let overflowed = Arc::new(AtomicBool::new(false));
     let hub = server.inner.hub.clone();
@@ -306,6 +297,19 @@ async fn run<H: Hub>(server: HubServer<H>, mut socket: WebSocket, connection: Co
         .connections
         .add(connection.id.clone(), user_key, queue, overflowed.clone());
     hub.on_connected(&connection).await;
+    // The handshake answer goes out once the connection is registered and the hub's
+    // `on_connected` ran (groups joined): when the client's `start()` resolves, pushes reach it.
+    if socket
+        .send(Message::Text(
+            String::from_utf8_lossy(HANDSHAKE_OK).into_owned().into(),
+        ))
+        .await
+        .is_err()
+    {
+        server.inner.connections.remove(&connection.id);
+        hub.on_disconnected(&connection).await;
+        return;
+    }
 
     let (mut sink, mut stream) = socket.split();
     let mut decoder = Decoder::new(protocol, options.max_message_size);
