@@ -202,7 +202,86 @@ async fn presence_follows_the_last_connection(api: Api) {
     assert!(offline["lastSeen"].is_string(), "{offline}");
 }
 
+async fn a_call_rings_is_accepted_relays_signalling_and_ends(api: Api) {
+    let conv = direct(&api).await;
+    let mut alice = Client::connect(
+        &hub_url(&api),
+        &api.token("alice", Role::Owner),
+        Protocol::Json,
+    )
+    .await;
+    let mut bob = Client::connect(
+        &hub_url(&api),
+        &api.token("bob", Role::Provider),
+        Protocol::MessagePack,
+    )
+    .await;
+    alice
+        .invoke("0", "InitiateCall", vec![json!(conv), json!("video")])
+        .await;
+    let Outcome::Result(started) = completion(&mut alice, "0").await else {
+        panic!("InitiateCall failed")
+    };
+    let call_id = started["callId"].as_str().unwrap().to_string();
+    let ring = next_push(&mut bob, "IncomingCall", |_| true).await;
+    assert_eq!(
+        ring,
+        json!({"callId": call_id, "conversationId": conv, "from": "alice", "callType": "video"})
+    );
+
+    bob.invoke("1", "AcceptCall", vec![json!(call_id)]).await;
+    assert_eq!(completion(&mut bob, "1").await, Outcome::Void);
+    let accepted = next_push(&mut alice, "CallAccepted", |_| true).await;
+    assert_eq!(accepted["callId"], call_id.as_str());
+    assert_eq!(accepted["by"], "bob");
+
+    alice
+        .invoke(
+            "2",
+            "SendOffer",
+            vec![json!(call_id), json!({"sdp": "v=0"})],
+        )
+        .await;
+    assert_eq!(completion(&mut alice, "2").await, Outcome::Void);
+    let offer = next_push(&mut bob, "ReceiveOffer", |_| true).await;
+    assert_eq!(
+        offer,
+        json!({"callId": call_id, "from": "alice", "payload": {"sdp": "v=0"}})
+    );
+    bob.invoke(
+        "3",
+        "SendAnswer",
+        vec![json!(call_id), json!({"sdp": "v=1"})],
+    )
+    .await;
+    assert_eq!(completion(&mut bob, "3").await, Outcome::Void);
+    let answer = next_push(&mut alice, "ReceiveAnswer", |_| true).await;
+    assert_eq!(answer["from"], "bob");
+    assert_eq!(answer["payload"]["sdp"], "v=1");
+
+    bob.invoke("4", "EndCall", vec![json!(call_id)]).await;
+    assert_eq!(completion(&mut bob, "4").await, Outcome::Void);
+    let ended = next_push(&mut alice, "CallEnded", |_| true).await;
+    assert_eq!(ended["reason"], "ended", "{ended}");
+    assert_eq!(ended["by"], "bob");
+
+    // Gone: a second end is refused, the connection stays up.
+    alice.invoke("5", "EndCall", vec![json!(call_id)]).await;
+    match completion(&mut alice, "5").await {
+        Outcome::Error(e) => assert!(e.contains("not_found"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    alice
+        .invoke("6", "InitiateCall", vec![json!(conv), json!("fax")])
+        .await;
+    match completion(&mut alice, "6").await {
+        Outcome::Error(e) => assert!(e.contains("callType"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 both!(
+    a_call_rings_is_accepted_relays_signalling_and_ends,
     typing_reaches_the_others_and_stops_on_its_own,
     typing_is_refused_to_non_participants,
     presence_follows_the_last_connection,
