@@ -202,6 +202,10 @@ pub(super) async fn disconnected(hub: &MessagingHub, connection: &Connection<Cal
             return;
         }
         let previous = state.signals.presence(&user);
+        if previous.status == PresenceStatus::Offline {
+            // Another grace period (or the user) already took them offline.
+            return;
+        }
         let presence =
             state
                 .signals
