@@ -48,6 +48,19 @@ async fn completion(c: &mut Client, id: &str) -> Outcome {
     }
 }
 
+/// A connection of `user` that is fully set up: the server answers the handshake before it
+/// joins the connection's groups, but invocations are answered only after, so one round trip
+/// (an unknown method, refused) proves the joins happened.
+async fn ready(api: &Api, user: &str, role: Role, protocol: Protocol) -> Client {
+    let mut c = Client::connect(&hub_url(api), &api.token(user, role), protocol).await;
+    c.invoke("ready", "Ready", vec![]).await;
+    assert!(matches!(
+        completion(&mut c, "ready").await,
+        Outcome::Error(_)
+    ));
+    c
+}
+
 /// A direct conversation between alice and bob (created over REST), its id.
 async fn direct(api: &Api) -> String {
     common::register(api, &["alice", "bob"]).await;
@@ -64,16 +77,9 @@ async fn direct(api: &Api) -> String {
 
 async fn typing_reaches_the_others_and_stops_on_its_own(api: Api) {
     let conv = direct(&api).await;
-    let alice_token = api.token("alice", Role::Owner);
-    let mut alice = Client::connect(&hub_url(&api), &alice_token, Protocol::Json).await;
-    let mut alice_phone =
-        Client::connect(&hub_url(&api), &alice_token, Protocol::MessagePack).await;
-    let mut bob = Client::connect(
-        &hub_url(&api),
-        &api.token("bob", Role::Provider),
-        Protocol::Json,
-    )
-    .await;
+    let mut alice = ready(&api, "alice", Role::Owner, Protocol::Json).await;
+    let mut alice_phone = ready(&api, "alice", Role::Owner, Protocol::MessagePack).await;
+    let mut bob = ready(&api, "bob", Role::Provider, Protocol::Json).await;
 
     alice.invoke("0", "StartTyping", vec![json!(conv)]).await;
     assert_eq!(completion(&mut alice, "0").await, Outcome::Void);
@@ -111,12 +117,7 @@ async fn typing_reaches_the_others_and_stops_on_its_own(api: Api) {
 
 async fn typing_is_refused_to_non_participants(api: Api) {
     let conv = direct(&api).await;
-    let mut eve = Client::connect(
-        &hub_url(&api),
-        &api.token("eve", Role::Owner),
-        Protocol::Json,
-    )
-    .await;
+    let mut eve = ready(&api, "eve", Role::Owner, Protocol::Json).await;
     eve.invoke("0", "StartTyping", vec![json!(conv)]).await;
     match completion(&mut eve, "0").await {
         Outcome::Error(e) => assert!(e.contains("not_found"), "{e}"),
@@ -146,20 +147,13 @@ async fn typing_is_refused_to_non_participants(api: Api) {
 
 async fn presence_follows_the_last_connection(api: Api) {
     let conv = direct(&api).await;
-    let mut bob = Client::connect(
-        &hub_url(&api),
-        &api.token("bob", Role::Provider),
-        Protocol::Json,
-    )
-    .await;
-    let alice_token = api.token("alice", Role::Owner);
-    let alice_phone = Client::connect(&hub_url(&api), &alice_token, Protocol::Json).await;
+    let mut bob = ready(&api, "bob", Role::Provider, Protocol::Json).await;
+    let alice_phone = ready(&api, "alice", Role::Owner, Protocol::Json).await;
     let online = next_push(&mut bob, "PresenceChanged", |p| p["userId"] == "alice").await;
     assert_eq!(online["status"], "online", "{online}");
     assert!(online["lastSeen"].is_string(), "{online}");
 
-    let mut alice_laptop =
-        Client::connect(&hub_url(&api), &alice_token, Protocol::MessagePack).await;
+    let mut alice_laptop = ready(&api, "alice", Role::Owner, Protocol::MessagePack).await;
     alice_laptop
         .invoke(
             "0",
@@ -204,18 +198,8 @@ async fn presence_follows_the_last_connection(api: Api) {
 
 async fn a_call_rings_is_accepted_relays_signalling_and_ends(api: Api) {
     let conv = direct(&api).await;
-    let mut alice = Client::connect(
-        &hub_url(&api),
-        &api.token("alice", Role::Owner),
-        Protocol::Json,
-    )
-    .await;
-    let mut bob = Client::connect(
-        &hub_url(&api),
-        &api.token("bob", Role::Provider),
-        Protocol::MessagePack,
-    )
-    .await;
+    let mut alice = ready(&api, "alice", Role::Owner, Protocol::Json).await;
+    let mut bob = ready(&api, "bob", Role::Provider, Protocol::MessagePack).await;
     alice
         .invoke("0", "InitiateCall", vec![json!(conv), json!("video")])
         .await;

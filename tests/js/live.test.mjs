@@ -18,6 +18,16 @@ function connection(token, { msgpack = false } = {}) {
   return builder.build();
 }
 
+// Starts connections and waits until the server has set them up: it answers the handshake
+// before joining a connection's groups, but invocations only after, so one refused round trip
+// (an unknown method) proves the joins happened.
+async function ready(...conns) {
+  await Promise.all(conns.map(async (c) => {
+    await c.start();
+    await assert.rejects(c.invoke("Ready"), /Unknown hub method/);
+  }));
+}
+
 // Resolves with the first `event` payload matching `pred`, within `ms`.
 function nextEvent(conn, event, pred = () => true, ms = 10_000) {
   return new Promise((resolve, reject) => {
@@ -49,7 +59,7 @@ test("typing reaches the other participant, not the typer's other device, and st
   const daveHub = connection(dave);
   const carolWeb = connection(carol);
   const carolPhone = connection(carol, { msgpack: true });
-  await Promise.all([daveHub.start(), carolWeb.start(), carolPhone.start()]);
+  await ready(daveHub, carolWeb, carolPhone);
   const onPhone = [];
   carolPhone.on("UserTyping", (p) => onPhone.push(p));
   try {
@@ -83,7 +93,7 @@ test("a non-participant's StartTyping fails and the connection stays up", async 
   const heidi = server.token("heidi");
   const conversationId = await direct("grace", grace, "heidi", heidi);
   const mallory = connection(server.token("mallory"));
-  await mallory.start();
+  await ready(mallory);
   try {
     await assert.rejects(mallory.invoke("StartTyping", conversationId), /not_found/);
     await assert.rejects(mallory.invoke("UpdatePresence", "sleeping"), /status/);
@@ -101,19 +111,19 @@ test("presence: online on the first device, offline only after the last one clos
   const judy = server.token("judy", "provider");
   await direct("ivan", ivan, "judy", judy);
   const judyHub = connection(judy);
-  await judyHub.start();
+  await ready(judyHub);
   const seen = [];
   judyHub.on("PresenceChanged", (p) => { if (p.userId === "ivan") seen.push(p.status); });
   const ivanWeb = connection(ivan);
   const ivanPhone = connection(ivan, { msgpack: true });
   try {
     const online = nextEvent(judyHub, "PresenceChanged", (p) => p.userId === "ivan");
-    await ivanWeb.start();
+    await ready(ivanWeb);
     const first = await online;
     assert.equal(first.status, "online");
     assert.equal(typeof first.lastSeen, "string");
 
-    await ivanPhone.start();
+    await ready(ivanPhone);
     const away = nextEvent(judyHub, "PresenceChanged", (p) => p.userId === "ivan" && p.status === "away");
     await ivanPhone.invoke("UpdatePresence", "away", "at the groomer");
     assert.equal((await away).statusMessage, "at the groomer");
@@ -131,5 +141,43 @@ test("presence: online on the first device, offline only after the last one clos
     assert.deepEqual(seen, ["online", "away", "offline"]);
   } finally {
     await Promise.all([judyHub.stop(), ivanWeb.stop(), ivanPhone.stop()]);
+  }
+});
+
+test("a call: ring, reject; then ring, accept, ICE relayed to the peer, end", async () => {
+  const kim = server.token("kim");
+  const leo = server.token("leo", "provider");
+  const conversationId = await direct("kim", kim, "leo", leo);
+  const kimHub = connection(kim);
+  const leoHub = connection(leo, { msgpack: true });
+  await ready(kimHub, leoHub);
+  try {
+    let ring = nextEvent(leoHub, "IncomingCall");
+    const first = await kimHub.invoke("InitiateCall", conversationId, "audio");
+    assert.equal(typeof first.callId, "string");
+    assert.deepEqual(await ring, { callId: first.callId, conversationId, from: "kim", callType: "audio" });
+    const rejected = nextEvent(kimHub, "CallRejected");
+    await leoHub.invoke("RejectCall", first.callId);
+    assert.equal((await rejected).by, "leo");
+    await assert.rejects(leoHub.invoke("AcceptCall", first.callId), /not_found/);
+
+    ring = nextEvent(leoHub, "IncomingCall");
+    const second = await kimHub.invoke("InitiateCall", conversationId, "video");
+    assert.equal((await ring).callId, second.callId);
+    const accepted = nextEvent(kimHub, "CallAccepted");
+    await leoHub.invoke("AcceptCall", second.callId);
+    assert.equal((await accepted).by, "leo");
+    const ice = nextEvent(kimHub, "ReceiveIceCandidate");
+    await leoHub.invoke("SendIceCandidate", second.callId, { candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host" });
+    assert.deepEqual(await ice, {
+      callId: second.callId, from: "leo", payload: { candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host" },
+    });
+    const ended = nextEvent(leoHub, "CallEnded");
+    await kimHub.invoke("EndCall", second.callId);
+    const end = await ended;
+    assert.equal(end.reason, "ended");
+    assert.equal(end.by, "kim");
+  } finally {
+    await Promise.all([kimHub.stop(), leoHub.stop()]);
   }
 });
