@@ -3,33 +3,14 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as signalR from "@microsoft/signalr";
-import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
-import { startServer, rest } from "./server.mjs";
+import { startServer, rest, hubConnection, nextEvent } from "./server.mjs";
 
 let server;
 before(async () => { server = await startServer(); });
 after(async () => { await server?.stop(); });
 
-function connection(token, { msgpack = false } = {}) {
-  let builder = new signalR.HubConnectionBuilder()
-    .withUrl(server.hub, { accessTokenFactory: () => token })
-    .configureLogging(signalR.LogLevel.None);
-  if (msgpack) builder = builder.withHubProtocol(new MessagePackHubProtocol());
-  return builder.build();
-}
-
-// Resolves with the first `event` payload matching `pred`, within `ms`.
-function nextEvent(conn, event, pred = () => true, ms = 10_000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { conn.off(event, handler); reject(new Error(`no ${event} within ${ms} ms`)); }, ms);
-    function handler(payload) {
-      if (!pred(payload)) return;
-      clearTimeout(timer);
-      conn.off(event, handler);
-      resolve(payload);
-    }
-    conn.on(event, handler);
-  });
+function connection(token, opts) {
+  return hubConnection(server, token, opts);
 }
 
 test("a message sent with a tempId reaches both sides and the sender's other device", async () => {

@@ -3,32 +3,14 @@
 // server restarts and its Sync(cursor) returns exactly what it missed, in order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import * as signalR from "@microsoft/signalr";
-import { startServer, rest } from "./server.mjs";
+import { startServer, rest, hubConnection, nextEvent } from "./server.mjs";
 
 let server;
 before(async () => { server = await startServer(); });
 after(async () => { await server?.stop(); });
 
 function connection(srv, token, reconnectDelays) {
-  let builder = new signalR.HubConnectionBuilder()
-    .withUrl(srv.hub, { accessTokenFactory: () => token })
-    .configureLogging(signalR.LogLevel.None);
-  if (reconnectDelays) builder = builder.withAutomaticReconnect(reconnectDelays);
-  return builder.build();
-}
-
-function nextEvent(conn, event, pred = () => true, ms = 10_000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { conn.off(event, handler); reject(new Error(`no ${event} within ${ms} ms`)); }, ms);
-    function handler(payload) {
-      if (!pred(payload)) return;
-      clearTimeout(timer);
-      conn.off(event, handler);
-      resolve(payload);
-    }
-    conn.on(event, handler);
-  });
+  return hubConnection(srv, token, { reconnectDelays });
 }
 
 async function directConversation(srv, alice, bob) {

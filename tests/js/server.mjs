@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import * as signalR from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
 /// Launches the binary on `bind` with `dataDir`; resolves to the child and its URL.
 async function launch(bin, bind, dataDir, database) {
@@ -74,4 +76,29 @@ export async function rest(server, token, method, path, body) {
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+// A hub connection to `srv` as `token`: JSON, or MessagePack with `msgpack`; with
+// `reconnectDelays`, automatic reconnection after those delays (ms).
+export function hubConnection(srv, token, { msgpack = false, reconnectDelays = null } = {}) {
+  let builder = new signalR.HubConnectionBuilder()
+    .withUrl(srv.hub, { accessTokenFactory: () => token })
+    .configureLogging(signalR.LogLevel.None);
+  if (msgpack) builder = builder.withHubProtocol(new MessagePackHubProtocol());
+  if (reconnectDelays) builder = builder.withAutomaticReconnect(reconnectDelays);
+  return builder.build();
+}
+
+// Resolves with the first `event` payload matching `pred`, within `ms`.
+export function nextEvent(conn, event, pred = () => true, ms = 10_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { conn.off(event, handler); reject(new Error(`no ${event} within ${ms} ms`)); }, ms);
+    function handler(payload) {
+      if (!pred(payload)) return;
+      clearTimeout(timer);
+      conn.off(event, handler);
+      resolve(payload);
+    }
+    conn.on(event, handler);
+  });
 }
