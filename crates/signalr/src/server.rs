@@ -330,12 +330,13 @@ async fn run<H: Hub>(server: HubServer<H>, mut socket: WebSocket, connection: Co
             match decoder.push(&bytes) {
                 Ok(messages) => {
                     for m in messages {
-                        if let Some(end) =
-                            handle(&hub, &connection, protocol, m, &mut sink, &options).await
-                        {
-                            break 'life end;
+                        match handle(&hub, &connection, protocol, m, &mut sink, &options).await {
+                            Handled::End(end) => break 'life end,
+                            // Only what went out counts for the keep-alive: a client's pings
+                            // must not hold back the server's (the client would time out).
+                            Handled::Answered => last_sent = Instant::now(),
+                            Handled::Silent => {}
                         }
-                        last_sent = Instant::now();
                     }
                 }
                 Err(e) => {
@@ -458,7 +459,17 @@ async fn write(
     }
 }
 
-/// Handles one message from the client; `Some` ends the connection.
+/// What handling a client message did.
+enum Handled {
+    /// An answer went out.
+    Answered,
+    /// Nothing was sent (a ping, an invocation without id, …).
+    Silent,
+    /// The connection ends.
+    End(End),
+}
+
+/// Handles one message from the client.
 async fn handle<H: Hub>(
     hub: &Arc<H>,
     connection: &Connection<H::User>,
@@ -466,7 +477,7 @@ async fn handle<H: Hub>(
     message: HubMessage,
     sink: &mut Sink,
     options: &Options,
-) -> Option<End> {
+) -> Handled {
     let reply = match message {
         HubMessage::Invocation {
             invocation_id,
@@ -475,7 +486,9 @@ async fn handle<H: Hub>(
             ..
         } => {
             let result = hub.invoke(connection, &target, arguments).await;
-            let id = invocation_id?;
+            let Some(id) = invocation_id else {
+                return Handled::Silent;
+            };
             HubMessage::Completion {
                 invocation_id: id,
                 outcome: match result {
@@ -489,16 +502,16 @@ async fn handle<H: Hub>(
             invocation_id,
             outcome: Outcome::Error("Streaming methods are not supported.".into()),
         },
-        HubMessage::Close { .. } => return Some(End::Client),
+        HubMessage::Close { .. } => return Handled::End(End::Client),
         // Pings only prove the client is alive; streams from the client, cancellations of
         // streams and stateful-reconnect bookkeeping are not used by this server.
-        _ => return None,
+        _ => return Handled::Silent,
     };
     if write(sink, protocol, &protocol.encode(&reply), options)
         .await
         .is_err()
     {
-        return Some(End::Client);
+        return Handled::End(End::Client);
     }
-    None
+    Handled::Answered
 }

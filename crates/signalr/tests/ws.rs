@@ -332,3 +332,32 @@ async fn a_slow_client_is_closed_without_slowing_others() {
     assert_eq!(r.server.connections().send_to_user("fast", &small), 1);
     assert_eq!(fast.next().await.as_ref(), Some(small.message()));
 }
+
+/// A client that keeps pinging still gets the server's pings (it times out on silence from the
+/// server, whatever it sends itself).
+#[tokio::test]
+async fn client_pings_do_not_hold_back_server_pings() {
+    let r = start(Options {
+        keep_alive: Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    let mut c = Client::connect(&format!("http://{}/hub", r.addr), "alice", Protocol::Json).await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut ping = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no ping from the server"
+        );
+        tokio::select! {
+            _ = ping.tick() => c.send(&HubMessage::Ping).await,
+            frame = c.ws.next() => {
+                let text = frame.unwrap().unwrap().into_text().unwrap();
+                if text.as_str() == "{\"type\":6}\u{1e}" {
+                    break;
+                }
+            }
+        }
+    }
+}
