@@ -162,3 +162,22 @@ test("a call: ring, reject; then ring, accept, ICE relayed to the peer, end", as
     await Promise.all([kimHub.stop(), leoHub.stop()]);
   }
 });
+
+test("an unanswered call ends as missed after 45 s, on idle connections kept alive by pings", { timeout: 90_000 }, async () => {
+  const nia = server.token("nia");
+  const omar = server.token("omar", "provider");
+  const conversationId = await direct("nia", nia, "omar", omar);
+  const niaHub = connection(nia);
+  const omarHub = connection(omar);
+  await ready(niaHub, omarHub);
+  try {
+    const ring = nextEvent(omarHub, "IncomingCall");
+    const { callId } = await niaHub.invoke("InitiateCall", conversationId, "video");
+    assert.equal((await ring).callId, callId);
+    const ended = await nextEvent(niaHub, "CallEnded", (p) => p.callId === callId, 60_000);
+    assert.equal(ended.reason, "missed");
+    assert.equal(niaHub.state, signalR.HubConnectionState.Connected, "idle past 30 s and still up");
+  } finally {
+    await Promise.all([niaHub.stop(), omarHub.stop()]);
+  }
+});

@@ -90,3 +90,36 @@ test("withAutomaticReconnect comes back after a server restart and Sync returns 
     await srv.stop();
   }
 });
+
+test("a removed participant stops receiving at once", async () => {
+  const alice = server.token("alice");
+  const bob = server.token("bob", "provider");
+  const carol = server.token("carol");
+  for (const t of [bob, carol]) await rest(server, t, "GET", "/conversations");
+  const created = await rest(server, alice, "POST", "/conversations", { type: "group", title: "Groomers", participants: ["bob", "carol"] });
+  assert.equal(created.status, 201);
+  const id = created.body.conversationId;
+  const b = connection(server, bob);
+  const c = connection(server, carol);
+  await Promise.all([b.start(), c.start()]);
+  try {
+    const toBob = [];
+    const removed = nextEvent(b, "ParticipantsChanged", (p) => (p.removed || []).includes("bob"));
+    b.on("ReceiveMessage", (p) => toBob.push(p.message.content));
+    const del = await fetch(`${server.api}/conversations/${id}/participants`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${alice}`, "content-type": "application/json" },
+      body: JSON.stringify({ userId: "bob" }),
+    });
+    assert.equal(del.status, 204);
+    await removed;
+    const carolGets = nextEvent(c, "ReceiveMessage", (p) => p.message.content === "after bob left");
+    await rest(server, alice, "POST", `/conversations/${id}/messages`, { content: "after bob left" });
+    await carolGets;
+    // A round trip on bob's connection: anything pushed before it would have arrived first.
+    await assert.rejects(b.invoke("Ready"), /Unknown hub method/);
+    assert.deepEqual(toBob, []);
+  } finally {
+    await Promise.all([b.stop(), c.stop()]);
+  }
+});
