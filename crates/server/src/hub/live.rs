@@ -222,17 +222,7 @@ async fn push_presence(
     user: &UserId,
     presence: &Presence,
 ) {
-    let id = user.to_string();
-    let conversations = support::query(state, move |tx| {
-        tx.query(
-            "SELECT conversation_id FROM rm_participants WHERE user_id = $1 AND active = TRUE",
-            &[id.into()],
-        )?
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()
-    })
-    .await;
+    let conversations = super::active_conversations(state, user).await;
     let conversations = match conversations {
         Ok(ids) => ids,
         Err(e) => {

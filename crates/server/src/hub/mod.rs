@@ -35,6 +35,24 @@ pub fn group(conversation: &str) -> String {
     format!("conversation:{conversation}")
 }
 
+/// The conversations `user` currently takes part in (their ids), from the read models.
+pub(crate) async fn active_conversations(
+    state: &AppState,
+    user: &pawpost_domain::UserId,
+) -> Result<Vec<String>, ApiError> {
+    let user = user.to_string();
+    support::query(state, move |tx| {
+        tx.query(
+            "SELECT conversation_id FROM rm_participants WHERE user_id = $1 AND active = TRUE",
+            &[user.into()],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+}
+
 /// The hub.
 pub struct MessagingHub {
     pub(crate) state: AppState,
@@ -83,17 +101,7 @@ impl Hub for MessagingHub {
         if let Err(e) = support::ensure_profile(&self.state, &connection.user).await {
             tracing::warn!(error = %e, "recording a profile from a hub token failed");
         }
-        let user = connection.user.id.to_string();
-        let conversations = support::query(&self.state, move |tx| {
-            tx.query(
-                "SELECT conversation_id FROM rm_participants WHERE user_id = $1 AND active = TRUE",
-                &[user.into()],
-            )?
-            .iter()
-            .map(|r| r.text(0))
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .await;
+        let conversations = active_conversations(&self.state, &connection.user.id).await;
         match conversations {
             Ok(ids) => {
                 for id in ids {
