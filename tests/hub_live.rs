@@ -2,7 +2,7 @@
 //! `UserTyping` reaches the other participants and not the typer's own connections, stops on
 //! its own after 6 s, refuses non-participants; `PresenceChanged` tells the users who share a
 //! conversation when someone comes online, changes status, and goes offline after their last
-//! connection closes.
+//! connection closes; typing and presence set over REST reach hub clients the same way.
 
 #![allow(clippy::unwrap_used)]
 
@@ -196,6 +196,73 @@ async fn presence_follows_the_last_connection(api: Api) {
     assert!(offline["lastSeen"].is_string(), "{offline}");
 }
 
+async fn typing_and_presence_set_over_rest_reach_hub_clients(api: Api) {
+    let conv = direct(&api).await;
+    let mut alice = ready(&api, "alice", Role::Owner, Protocol::Json).await;
+
+    // bob has no hub connection: an app in the background reporting over REST.
+    api.user("bob")
+        .post(
+            "/api/v1/messaging/presence/update",
+            json!({"status": "busy", "statusMessage": "grooming a poodle"}),
+        )
+        .await
+        .expect(200);
+    let busy = next_push(&mut alice, "PresenceChanged", |p| p["userId"] == "bob").await;
+    assert_eq!(busy["status"], "busy", "{busy}");
+    assert_eq!(busy["statusMessage"], "grooming a poodle", "{busy}");
+
+    api.user("bob")
+        .post(
+            "/api/v1/messaging/typing/start",
+            json!({"conversationId": conv}),
+        )
+        .await
+        .expect(200);
+    let typing = next_push(&mut alice, "UserTyping", |_| true).await;
+    assert_eq!(
+        typing,
+        json!({"conversationId": conv, "userId": "bob", "isTyping": true})
+    );
+
+    // Someone who shares no conversation with bob hears nothing of him: everything eve
+    // receives before alice's first message to her is free of bob's presence.
+    let mut eve = ready(&api, "eve", Role::Owner, Protocol::Json).await;
+    api.user("bob")
+        .post(
+            "/api/v1/messaging/presence/update",
+            json!({"status": "away"}),
+        )
+        .await
+        .expect(200);
+    let away = next_push(&mut alice, "PresenceChanged", |p| p["userId"] == "bob").await;
+    assert_eq!(away["status"], "away", "{away}");
+    api.user("alice")
+        .post(
+            "/api/v1/messaging/conversations",
+            json!({"type": "direct", "participants": ["eve"], "initialMessage": "hello eve"}),
+        )
+        .await
+        .expect(201);
+    loop {
+        match eve.next().await {
+            Some(HubMessage::Invocation {
+                target, arguments, ..
+            }) => {
+                assert!(
+                    !(target == "PresenceChanged" && arguments[0]["userId"] == "bob"),
+                    "eve shares no conversation with bob: {arguments:?}"
+                );
+                if target == "ReceiveMessage" {
+                    break;
+                }
+            }
+            Some(_) => continue,
+            None => panic!("eve's connection closed"),
+        }
+    }
+}
+
 async fn a_call_rings_is_accepted_relays_signalling_and_ends(api: Api) {
     let conv = direct(&api).await;
     let mut alice = ready(&api, "alice", Role::Owner, Protocol::Json).await;
@@ -266,6 +333,7 @@ async fn a_call_rings_is_accepted_relays_signalling_and_ends(api: Api) {
 
 both!(
     a_call_rings_is_accepted_relays_signalling_and_ends,
+    typing_and_presence_set_over_rest_reach_hub_clients,
     typing_reaches_the_others_and_stops_on_its_own,
     typing_is_refused_to_non_participants,
     presence_follows_the_last_connection,

@@ -7,6 +7,7 @@
 //! Presence is a map user → status; users never seen are `offline`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -65,6 +66,7 @@ pub struct Presence {
 /// Typing and presence state with their broadcasts.
 #[derive(Debug)]
 pub struct Signals {
+    id: u64,
     typing: Mutex<HashMap<(ConversationId, UserId), Instant>>,
     presence: Mutex<HashMap<UserId, Presence>>,
     typing_tx: broadcast::Sender<TypingSignal>,
@@ -80,12 +82,20 @@ impl Default for Signals {
 impl Signals {
     /// Empty state: nobody types, everybody is offline.
     pub fn new() -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Signals {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             typing: Mutex::default(),
             presence: Mutex::default(),
             typing_tx: broadcast::channel(CHANNEL_CAPACITY).0,
             presence_tx: broadcast::channel(CHANNEL_CAPACITY).0,
         }
+    }
+
+    /// Unique in the process (never reused, unlike an address): keys process-wide state
+    /// kept for this instance.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Typing signals from now on (starts, refreshes and stops).

@@ -241,6 +241,40 @@ async fn a_bad_handshake_is_answered_with_an_error() {
 }
 
 #[tokio::test]
+async fn a_handshake_not_finished_in_time_closes_the_socket() {
+    let r = start(Options {
+        handshake_timeout: Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    let url = format!("ws://{}/hub?access_token=eve", r.addr);
+    // Silent, and half a handshake (no record separator): both are dropped.
+    let (silent, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut partial, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    partial
+        .send(Message::text("{\"protocol\":\"json\","))
+        .await
+        .unwrap();
+    for mut ws in [silent, partial] {
+        loop {
+            match tokio::time::timeout(DEADLINE, ws.next())
+                .await
+                .expect("the server closes the socket before the deadline")
+            {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(other)) => panic!("no handshake answer expected, got {other:?}"),
+            }
+        }
+    }
+    assert_eq!(r.server.connections().count(), 0);
+    // In time, the same server accepts.
+    let mut c = Client::connect(&format!("http://{}/hub", r.addr), "alice", Protocol::Json).await;
+    c.invoke("0", "Nothing", vec![]).await;
+    assert_eq!(c.next().await, Some(completion("0", Outcome::Void)));
+}
+
+#[tokio::test]
 async fn an_oversized_message_closes_the_connection_with_an_error() {
     let r = start(Options {
         max_message_size: 1024,

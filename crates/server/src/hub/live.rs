@@ -3,16 +3,19 @@
 //! `PresenceChanged` to users who share a conversation) and calls (`InitiateCall`, accept,
 //! reject, end, WebRTC relays, missed calls after [`CALL_RING_TIMEOUT`]).
 //!
-//! Typing goes through `state.signals` only: a relay task (one per `Signals`, started by the
-//! first hub connection) turns every typing signal — from the hub or from REST — into a
-//! `UserTyping` push to the conversation's group except the typer's own connections, and
-//! schedules the automatic stop [`TYPING_TTL`] after the last start.
+//! Typing and presence go through `state.signals` only: a relay task (one per `Signals`,
+//! started by the first hub connection) turns every typing signal — from the hub or from
+//! REST — into a `UserTyping` push to the conversation's group except the typer's own
+//! connections, and schedules the automatic stop [`TYPING_TTL`] after the last start; and
+//! every presence change — hub `UpdatePresence`, REST `presence/update`, a first connection,
+//! the end of a last connection's grace — into a `PresenceChanged` push to the users who
+//! share a conversation with its user, in the order the changes were made.
 //!
 //! Calls live only in memory (a process-wide map, see [`calls`]): a restart forgets them, and
 //! clients then see no `CallEnded`; they are signalling only (media flows peer to peer).
 //!
-//! Process-wide maps (`static`s) are keyed by the address of the `Signals` they serve, so
-//! several servers in one process (tests) do not see each other's state.
+//! Process-wide maps (`static`s) are keyed by the id of the `Signals` they serve, so several
+//! servers in one process (tests) do not see each other's state.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,9 +23,10 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use pawpost_domain::{ConversationId, UserId};
+use pawpost_projections::Projections;
 use pawpost_signalr::{bind, Connection, Connections, HubError, Outgoing};
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{group, hub_error, MessagingHub};
 use crate::http::extract::{conversation_id, Caller};
@@ -38,14 +42,15 @@ pub const OFFLINE_GRACE: Duration = Duration::from_secs(2);
 const MAX_STATUS_MESSAGE_CHARS: usize = 200;
 
 /// Identifies the `Signals` a process-wide entry belongs to.
-type SignalsKey = usize;
+type SignalsKey = u64;
 
-/// The key of `signals` in the process-wide maps.
+/// The key of `signals` in the process-wide maps (never reused, so a relay still winding
+/// down for a dropped server cannot be mistaken for the relay of a new one).
 fn key(signals: &Arc<Signals>) -> SignalsKey {
-    Arc::as_ptr(signals) as usize
+    signals.id()
 }
 
-/// `Signals` whose typing relay runs (removed when the relay ends).
+/// `Signals` whose relay runs (removed when the relay ends).
 fn relays() -> &'static Mutex<HashSet<SignalsKey>> {
     static RELAYS: OnceLock<Mutex<HashSet<SignalsKey>>> = OnceLock::new();
     RELAYS.get_or_init(Mutex::default)
@@ -125,7 +130,7 @@ async fn typing(
     support::require_participant(&hub.state, caller, conversation)
         .await
         .map_err(hub_error)?;
-    ensure_relay(&hub.state.signals, &hub.connections);
+    ensure_relay(&hub.state, &hub.connections);
     if start {
         hub.state.signals.start_typing(conversation, &caller.id);
     } else {
@@ -164,11 +169,11 @@ async fn update_presence(
             )));
         }
     }
+    ensure_relay(&hub.state, &hub.connections);
     let presence = hub
         .state
         .signals
         .set_presence(&connection.user.id, status, message);
-    push_presence(&hub.state, &hub.connections, &connection.user.id, &presence).await;
     let answer = serde_json::to_value(&presence).map_err(|e| HubError::new(e.to_string()))?;
     Ok(Some(answer))
 }
@@ -176,15 +181,13 @@ async fn update_presence(
 /// A connection finished its handshake (after it joined its conversation groups): starts the
 /// typing relay if needed; a user's first connection makes them online.
 pub(super) async fn connected(hub: &MessagingHub, connection: &Connection<Caller>) {
-    ensure_relay(&hub.state.signals, &hub.connections);
+    ensure_relay(&hub.state, &hub.connections);
     let user = &connection.user.id;
     if hub.connections.user_count(user.as_str()) == 1 {
         let previous = hub.state.signals.presence(user);
-        let presence =
-            hub.state
-                .signals
-                .set_presence(user, PresenceStatus::Online, previous.status_message);
-        push_presence(&hub.state, &hub.connections, user, &presence).await;
+        hub.state
+            .signals
+            .set_presence(user, PresenceStatus::Online, previous.status_message);
     }
 }
 
@@ -195,34 +198,28 @@ pub(super) async fn disconnected(hub: &MessagingHub, connection: &Connection<Cal
     if hub.connections.user_count(user.as_str()) > 0 {
         return;
     }
-    let (state, connections) = (hub.state.clone(), hub.connections.clone());
+    let (signals, connections) = (hub.state.signals.clone(), hub.connections.clone());
     tokio::spawn(async move {
         tokio::time::sleep(OFFLINE_GRACE).await;
         if connections.user_count(user.as_str()) > 0 {
             return;
         }
-        let previous = state.signals.presence(&user);
+        let previous = signals.presence(&user);
         if previous.status == PresenceStatus::Offline {
             // Another grace period (or the user) already took them offline.
             return;
         }
-        let presence =
-            state
-                .signals
-                .set_presence(&user, PresenceStatus::Offline, previous.status_message);
-        push_presence(&state, &connections, &user, &presence).await;
+        signals.set_presence(&user, PresenceStatus::Offline, previous.status_message);
     });
 }
 
 /// Pushes `PresenceChanged` to the groups of `user`'s active conversations, except `user`'s
 /// own connections.
-async fn push_presence(
-    state: &AppState,
-    connections: &Connections,
-    user: &UserId,
-    presence: &Presence,
-) {
-    let conversations = super::active_conversations(state, user).await;
+async fn push_presence(projections: &Projections, connections: &Connections, presence: &Presence) {
+    let Ok(user) = UserId::parse(presence.user_id.as_str()) else {
+        return;
+    };
+    let conversations = super::active_conversations(projections, &user).await;
     let conversations = match conversations {
         Ok(ids) => ids,
         Err(e) => {
@@ -243,41 +240,73 @@ async fn push_presence(
     }
 }
 
-/// Starts the typing relay of `signals` unless it runs.
-fn ensure_relay(signals: &Arc<Signals>, connections: &Connections) {
+/// Starts the relay of `state.signals` unless it runs (it subscribes before returning, so
+/// no signal sent after this call is missed).
+fn ensure_relay(state: &AppState, connections: &Connections) {
+    let signals = &state.signals;
     let k = key(signals);
     if !relays().lock().unwrap_or_else(|p| p.into_inner()).insert(k) {
         return;
     }
-    let receiver = signals.subscribe_typing();
-    let weak = Arc::downgrade(signals);
-    tokio::spawn(relay(receiver, weak, connections.clone(), k));
+    let relay = Relay {
+        typing: signals.subscribe_typing(),
+        presence: signals.subscribe_presence(),
+        signals: Arc::downgrade(signals),
+        projections: state.projections.clone(),
+        connections: connections.clone(),
+        key: k,
+    };
+    tokio::spawn(relay.run());
 }
 
-/// Relays typing signals as `UserTyping` pushes and schedules automatic stops, until the
-/// `Signals` is dropped. Holds only a weak reference so it never keeps a server alive.
-async fn relay(
-    mut receiver: tokio::sync::broadcast::Receiver<TypingSignal>,
+/// The relay of one `Signals`: holds only a weak reference to it so it never keeps a server
+/// alive, and ends when it is dropped.
+struct Relay {
+    typing: broadcast::Receiver<TypingSignal>,
+    presence: broadcast::Receiver<Presence>,
     signals: Weak<Signals>,
+    projections: Arc<Projections>,
     connections: Connections,
-    k: SignalsKey,
-) {
-    loop {
-        match receiver.recv().await {
-            Ok(signal) => {
-                push_typing(&connections, &signal);
-                schedule_stop(&signals, k, &signal);
+    key: SignalsKey,
+}
+
+impl Relay {
+    /// Relays typing signals as `UserTyping` pushes (scheduling automatic stops) and presence
+    /// changes as `PresenceChanged` pushes.
+    async fn run(mut self) {
+        loop {
+            tokio::select! {
+                typing = self.typing.recv() => match typing {
+                    Ok(signal) => {
+                        push_typing(&self.connections, &signal);
+                        schedule_stop(&self.signals, self.key, &signal);
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "the typing relay missed signals");
+                    }
+                    Err(RecvError::Closed) => break,
+                },
+                presence = self.presence.recv() => match presence {
+                    Ok(presence) => {
+                        push_presence(&self.projections, &self.connections, &presence).await;
+                    }
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "the presence relay missed changes");
+                    }
+                    Err(RecvError::Closed) => break,
+                },
             }
-            Err(RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "the typing relay missed signals");
-            }
-            Err(RecvError::Closed) => break,
         }
+        self.finish();
     }
-    relays()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&k);
+
+    /// Lets the next hub connection start a new relay.
+    fn finish(&self) {
+        relays()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
 }
 
 /// Pushes `UserTyping` to the conversation's group except the typer's connections.

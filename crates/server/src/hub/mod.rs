@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pawpost_domain::ConversationId;
+use pawpost_projections::Projections;
 use pawpost_signalr::{bind, Connection, Connections, Hub, HubError, HubServer, Unauthorized};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -37,20 +38,22 @@ pub fn group(conversation: &str) -> String {
 
 /// The conversations `user` currently takes part in (their ids), from the read models.
 pub(crate) async fn active_conversations(
-    state: &AppState,
+    projections: &Projections,
     user: &pawpost_domain::UserId,
 ) -> Result<Vec<String>, ApiError> {
     let user = user.to_string();
-    support::query(state, move |tx| {
-        tx.query(
-            "SELECT conversation_id FROM rm_participants WHERE user_id = $1 AND active = TRUE",
-            &[user.into()],
-        )?
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()
-    })
-    .await
+    Ok(projections
+        .db()
+        .read(move |tx| {
+            tx.query(
+                "SELECT conversation_id FROM rm_participants WHERE user_id = $1 AND active = TRUE",
+                &[user.into()],
+            )?
+            .iter()
+            .map(|r| r.text(0))
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .await?)
 }
 
 /// The hub.
@@ -101,7 +104,8 @@ impl Hub for MessagingHub {
         if let Err(e) = support::ensure_profile(&self.state, &connection.user).await {
             tracing::warn!(error = %e, "recording a profile from a hub token failed");
         }
-        let conversations = active_conversations(&self.state, &connection.user.id).await;
+        let conversations =
+            active_conversations(&self.state.projections, &connection.user.id).await;
         match conversations {
             Ok(ids) => {
                 for id in ids {
