@@ -163,7 +163,7 @@ test("a call: ring, reject; then ring, accept, ICE relayed to the peer, end", as
   }
 });
 
-test("an unanswered call ends as missed after 45 s, on idle connections kept alive by pings", { timeout: 90_000 }, async () => {
+test("an unanswered call ends as missed after 45 s and leaves a missed-call message, on idle connections kept alive by pings", { timeout: 90_000 }, async () => {
   const nia = server.token("nia");
   const omar = server.token("omar", "provider");
   const conversationId = await direct("nia", nia, "omar", omar);
@@ -172,11 +172,18 @@ test("an unanswered call ends as missed after 45 s, on idle connections kept ali
   await ready(niaHub, omarHub);
   try {
     const ring = nextEvent(omarHub, "IncomingCall");
+    const note = nextEvent(omarHub, "ReceiveMessage", (p) => p.message.type === "system", 60_000);
     const { callId } = await niaHub.invoke("InitiateCall", conversationId, "video");
     assert.equal((await ring).callId, callId);
     const ended = await nextEvent(niaHub, "CallEnded", (p) => p.callId === callId, 60_000);
     assert.equal(ended.reason, "missed");
     assert.equal(niaHub.state, signalR.HubConnectionState.Connected, "idle past 30 s and still up");
+    // The history keeps a system message for it, in the caller's name.
+    const { message } = await note;
+    assert.equal(message.systemMessageType, "call.missed");
+    assert.equal(message.content, "Missed video call");
+    assert.equal(message.senderId, "nia");
+    assert.equal(message.conversationId, conversationId);
   } finally {
     await Promise.all([niaHub.stop(), omarHub.stop()]);
   }

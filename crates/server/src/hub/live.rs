@@ -1,7 +1,8 @@
 //! Ephemeral signals over the hub: typing (`StartTyping`/`StopTyping`, `UserTyping` pushes,
 //! automatic stop) and presence (`UpdatePresence`, online/offline with a grace period,
 //! `PresenceChanged` to users who share a conversation) and calls (`InitiateCall`, accept,
-//! reject, end, WebRTC relays, missed calls after [`CALL_RING_TIMEOUT`]).
+//! reject, end, WebRTC relays, missed calls after [`CALL_RING_TIMEOUT`], which leave a
+//! `call.missed` system message in the conversation).
 //!
 //! Typing and presence go through `state.signals` only: a relay task (one per `Signals`,
 //! started by the first hub connection) turns every typing signal — from the hub or from
@@ -22,7 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use pawpost_domain::{ConversationId, UserId};
+use pawpost_domain::values::MessageBody;
+use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserId};
 use pawpost_projections::Projections;
 use pawpost_signalr::{bind, Connection, Connections, HubError, Outgoing};
 use serde_json::{json, Value};
@@ -406,6 +408,7 @@ async fn initiate_call(
     hub.connections
         .send_to_group_except_user(&group(&conversation), &ring, &from);
     let (connections, id) = (hub.connections.clone(), call_id.clone());
+    let (state, caller, kind) = (hub.state.clone(), caller.clone(), call_type.clone());
     tokio::spawn(async move {
         tokio::time::sleep(CALL_RING_TIMEOUT).await;
         let missed = {
@@ -423,9 +426,41 @@ async fn initiate_call(
                 ],
             );
             connections.send_to_group(&group(&call.conversation), &ended, None);
+            post_missed_call(&state, &caller, &call.conversation, &id, &kind).await;
         }
     });
     Ok(Some(json!({ "callId": call_id })))
+}
+
+/// Leaves a `call.missed` system message ("Missed video call") in the conversation, in the
+/// caller's name, so the history shows it and offline participants see it when they return.
+/// Its command id is derived from the call: posted once even if this ran twice.
+async fn post_missed_call(
+    state: &AppState,
+    caller: &Caller,
+    conversation: &str,
+    call_id: &str,
+    call_type: &str,
+) {
+    let (Ok(conversation), Ok(body)) = (
+        conversation_id(conversation),
+        MessageBody::parse(&format!("Missed {call_type} call")),
+    ) else {
+        return;
+    };
+    let command = ConversationCommand::PostSystemMessage {
+        message_id: MessageId::from_uuid(uuid::Uuid::now_v7()),
+        actor: caller.id.clone(),
+        body,
+        system_type: "call.missed".into(),
+        at: chrono::Utc::now(),
+    };
+    let command_id = support::derived_command_id(&["call.missed", call_id]);
+    if let Err(e) =
+        support::conversation_command(state, caller, conversation, command_id, command).await
+    {
+        tracing::warn!(error = %e.detail, call_id, "recording a missed call failed");
+    }
 }
 
 /// What a participant does with a call.
