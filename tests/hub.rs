@@ -8,6 +8,7 @@
 mod common;
 
 use common::Api;
+use pawpost_server::auth::Role;
 use pawpost_signalr::protocol::{HubMessage, Outcome, Protocol};
 use pawpost_signalr::testing::Client;
 use serde_json::{json, Value};
@@ -403,6 +404,48 @@ async fn cors_allows_configured_origins_only() {
     }
     let other = preflight("https://evil.test").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+/// `GET /stats` counts hub connections and reports the process's memory (what the load
+/// benchmark records per connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_connections_and_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("pawpost.db").display());
+    let api = Api::start(dir, url, |_| {}).await;
+    let stats = |api: &Api| {
+        let url = format!("{}/stats", api.server.url());
+        async move {
+            let answer: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            answer
+        }
+    };
+    let before = stats(&api).await;
+    assert_eq!(before["connections"], 0, "{before}");
+    assert!(before["rssBytes"].as_u64().unwrap() > 0, "{before}");
+    assert!(before["openFileLimit"].as_u64().unwrap() > 0, "{before}");
+    let a = Client::connect(
+        &hub_url(&api),
+        &api.token("alice", Role::Owner),
+        Protocol::Json,
+    )
+    .await;
+    let b = Client::connect(
+        &hub_url(&api),
+        &api.token("alice", Role::Owner),
+        Protocol::Json,
+    )
+    .await;
+    assert_eq!(stats(&api).await["connections"], 2);
+    drop((a, b));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stats(&api).await["connections"] != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "closed connections are not counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 both!(

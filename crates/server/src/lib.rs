@@ -26,6 +26,7 @@ pub mod cursor;
 pub use pawpost_commands as commands;
 pub mod http;
 pub mod hub;
+pub mod process;
 mod projection_host;
 pub mod replay;
 mod serve;

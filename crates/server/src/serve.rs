@@ -69,6 +69,8 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Arc<dyn 
 ///
 /// Prints `pawpost listening on http://ADDR` on stdout, once, so scripts can find the port.
 pub async fn spawn(settings: Settings) -> anyhow::Result<RunningServer> {
+    let open_files = crate::process::raise_open_file_limit();
+    tracing::info!(?open_files, "open-file limit");
     for file in settings.generated_secret_files() {
         tracing::warn!(file = %file.display(), "generated a development secret; configure one in production");
     }
@@ -86,9 +88,11 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<RunningServer> {
 
     let (hub, connections) = crate::hub::build(state.clone());
     let (stop_dispatcher, dispatcher_stop) = tokio::sync::watch::channel(false);
+    let stats = crate::process::router(connections.clone());
     let dispatcher = crate::hub::spawn_dispatcher(state.clone(), connections, dispatcher_stop);
     let app = http::router(state.clone())
         .merge(hub.router(crate::hub::PATH))
+        .merge(stats)
         .layer(http::cors(&state.settings.cors_origins));
     let (tx, rx) = oneshot::channel::<()>();
     let join = tokio::spawn(async move {
