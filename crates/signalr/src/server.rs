@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::time::Instant as TokioInstant;
+
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -56,6 +58,9 @@ impl Default for Options {
         }
     }
 }
+
+/// Initial read buffer of a connection's socket (grows for larger frames).
+const READ_BUFFER: usize = 8 * 1024;
 
 /// A negotiated connection waiting for its WebSocket.
 struct Pending {
@@ -243,6 +248,10 @@ async fn connect<H: Hub>(
     };
     let token = query_value(&query, "id").map(str::to_string);
     upgrade
+        // Small buffers (they grow for larger frames): an idle connection should cost little,
+        // and every write goes out at once (no batching behind a latency).
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         // Frames may hold several messages; the decoder enforces the per-message limit and
         // answers with a Close naming it. Frames beyond this are dropped by the socket.
         .max_message_size(
@@ -318,9 +327,12 @@ async fn run<H: Hub>(server: HubServer<H>, mut socket: WebSocket, connection: Co
     if *stopping.borrow() {
         stopping.mark_changed();
     }
-    let mut last_received = Instant::now();
-    let mut last_sent = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(500).min(options.keep_alive));
+    let mut last_received = TokioInstant::now();
+    let mut last_sent = TokioInstant::now();
+    // One timer per connection, set to the next keep-alive or client-timeout deadline: an
+    // idle connection wakes only when one of them is due.
+    let timer = tokio::time::sleep(options.keep_alive.min(options.client_timeout));
+    tokio::pin!(timer);
     let mut pending_input = rest;
 
     let end = 'life: loop {
@@ -334,7 +346,7 @@ async fn run<H: Hub>(server: HubServer<H>, mut socket: WebSocket, connection: Co
                             Handled::End(end) => break 'life end,
                             // Only what went out counts for the keep-alive: a client's pings
                             // must not hold back the server's (the client would time out).
-                            Handled::Answered => last_sent = Instant::now(),
+                            Handled::Answered => last_sent = TokioInstant::now(),
                             Handled::Silent => {}
                         }
                     }
@@ -353,9 +365,13 @@ async fn run<H: Hub>(server: HubServer<H>, mut socket: WebSocket, connection: Co
                 allow_reconnect: true,
             };
         }
+        let due = (last_received + options.client_timeout).min(last_sent + options.keep_alive);
+        if timer.deadline() != due {
+            timer.as_mut().reset(due);
+        }
         tokio::select! {
             frame = stream.next() => {
-                last_received = Instant::now();
+                last_received = TokioInstant::now();
                 match frame {
                     Some(Ok(Message::Text(t))) => pending_input = t.as_bytes().to_vec(),
                     Some(Ok(Message::Binary(b))) => pending_input = b.to_vec(),
@@ -368,9 +384,9 @@ async fn run<H: Hub>(server: HubServer<H>, mut socket: WebSocket, connection: Co
                 if write(&mut sink, protocol, &out.bytes(protocol), &options).await.is_err() {
                     break End::Client;
                 }
-                last_sent = Instant::now();
+                last_sent = TokioInstant::now();
             }
-            _ = tick.tick() => {
+            () = &mut timer => {
                 if last_received.elapsed() >= options.client_timeout {
                     break End::Close {
                         error: Some("Server timeout elapsed without receiving a message from the client.".into()),
@@ -381,7 +397,7 @@ async fn run<H: Hub>(server: HubServer<H>, mut socket: WebSocket, connection: Co
                     if write(&mut sink, protocol, &protocol.encode(&HubMessage::Ping), &options).await.is_err() {
                         break End::Client;
                     }
-                    last_sent = Instant::now();
+                    last_sent = TokioInstant::now();
                 }
             }
             Ok(()) = stopping.changed() => {
