@@ -300,3 +300,69 @@ fn received(payload: &Value, recipient: &mut Recipient, tally: &Tally) {
     }
     tally.delivered(number, now.saturating_sub(sent));
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::setup::Conversation;
+
+    fn push(sender: &str, conversation: &str, seq: i64, number: u64) -> Value {
+        json!({"message": {"senderId": sender, "conversationId": conversation, "seq": seq,
+                           "content": format!("lg {number} 0 ....")}, "tempId": null})
+    }
+
+    fn recipient() -> Recipient {
+        Recipient {
+            me: "bob".into(),
+            seen: HashSet::new(),
+            last_seq: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn duplicates_reordering_and_strangers_are_counted() {
+        let tally = Tally::new(2, 10);
+        let mut bob = recipient();
+        received(&push("alice", "c1", 5, 0), &mut bob, &tally);
+        received(&push("alice", "c1", 5, 0), &mut bob, &tally);
+        assert_eq!(tally.duplicated.load(Ordering::Relaxed), 1);
+        received(&push("alice", "c1", 7, 1), &mut bob, &tally);
+        received(&push("alice", "c1", 6, 2), &mut bob, &tally);
+        assert_eq!(tally.out_of_order.load(Ordering::Relaxed), 1);
+        // Another conversation has its own order.
+        received(&push("alice", "c2", 1, 3), &mut bob, &tally);
+        assert_eq!(tally.out_of_order.load(Ordering::Relaxed), 1);
+        // bob's own echo is not a delivery; text that is not the generator's is unexpected.
+        received(&push("bob", "c1", 8, 4), &mut bob, &tally);
+        received(
+            &json!({"message": {"senderId": "x", "conversationId": "c1", "seq": 9, "content": "hi"}}),
+            &mut bob,
+            &tally,
+        );
+        assert_eq!(tally.unexpected.load(Ordering::Relaxed), 1);
+        assert_eq!(tally.received.load(Ordering::Relaxed), 4);
+    }
+
+    #[test]
+    fn an_acknowledged_message_missing_at_a_recipient_is_lost() {
+        let tally = Tally::new(3, 4);
+        tally.set_conversations(&[Conversation {
+            id: "c".into(),
+            members: vec![0, 1, 2],
+        }]);
+        tally.planned(0, 0, 0);
+        tally.planned(1, 0, 1);
+        assert!(!tally.settled(), "waiting for completions");
+        tally.acked(0, 1000);
+        tally.failed(1, "refused".into());
+        let (mut bob, mut carol) = (recipient(), recipient());
+        carol.me = "carol".into();
+        received(&push("alice", "c", 1, 0), &mut bob, &tally);
+        assert_eq!(tally.deliveries(), (2, 1, 0));
+        assert!(!tally.settled());
+        received(&push("alice", "c", 1, 0), &mut carol, &tally);
+        assert_eq!(tally.deliveries(), (2, 2, 0));
+        assert!(tally.settled(), "the failed send is not expected anywhere");
+    }
+}
