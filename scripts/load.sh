@@ -34,7 +34,7 @@ case "$backend" in
   sqlite) database="sqlite:$work/pawpost.db" ;;
   postgres)
     pg_db="pawpost_load_$$"
-    psql "$pg_base/postgres" -qc "drop database if exists $pg_db with (force)" >/dev/null
+    psql "$pg_base/postgres" -qc "drop database if exists $pg_db with (force)" >/dev/null 2>&1
     psql "$pg_base/postgres" -qc "create database $pg_db" >/dev/null
     database="$pg_base/$pg_db"
     ;;

@@ -8,8 +8,9 @@ use rusqlite::Connection;
 
 use super::{DbError, Dialect, Row, Tx, Value};
 
-/// Connections kept for reuse.
-const POOL: usize = 4;
+/// Connections open at most (more concurrent transactions wait for one: opening and closing
+/// connections under load costs far more — schema parsing, WAL index mapping — than waiting).
+const POOL: usize = 8;
 /// Page cache per connection (negative: KiB).
 const CACHE_KIB: i64 = -65_536;
 /// Prepared statements kept per connection.
@@ -19,6 +20,8 @@ const STATEMENT_CACHE: usize = 256;
 pub struct SqliteDb {
     path: PathBuf,
     pool: Mutex<Vec<Connection>>,
+    /// One permit per connection that may be open.
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl SqliteDb {
@@ -26,6 +29,7 @@ impl SqliteDb {
         SqliteDb {
             path: path.to_path_buf(),
             pool: Mutex::new(Vec::new()),
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(POOL)),
         }
     }
 
@@ -55,10 +59,11 @@ impl SqliteDb {
     }
 
     fn give_back(&self, conn: Connection) {
-        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < POOL {
-            pool.push(conn);
-        }
+        // Holding a permit, at most POOL connections exist: every one goes back.
+        self.pool
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
     }
 
     pub(super) async fn transaction<T, F>(
@@ -70,7 +75,14 @@ impl SqliteDb {
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, DbError> + Send + 'static,
     {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| DbError::Other(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = self.take()?;
             let out = (|| {
                 // Writes take the write lock up front, IMMEDIATE (busy timeout), rather than

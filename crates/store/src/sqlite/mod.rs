@@ -26,7 +26,8 @@ use crate::{
 
 use writer::{WriteOp, Writer};
 
-/// Read connections kept open for reuse.
+/// Read connections open at most (more concurrent reads wait for one: opening and closing
+/// connections under load costs far more than waiting).
 const READ_POOL: usize = 8;
 
 /// The SQLite event store. Cheap to clone.
@@ -39,6 +40,8 @@ struct Inner {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    /// One permit per read connection that may be open.
+    read_permits: Arc<tokio::sync::Semaphore>,
     head: watch::Receiver<Position>,
 }
 
@@ -60,6 +63,7 @@ impl SqliteStore {
                 path,
                 writer,
                 readers: Mutex::new(Vec::new()),
+                read_permits: Arc::new(tokio::sync::Semaphore::new(READ_POOL)),
                 head,
             }),
         })
@@ -91,17 +95,22 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
+        let permit = inner
+            .read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let pooled = inner.lock_readers().pop();
             let conn = match pooled {
                 Some(c) => c,
                 None => Self::open_connection(&inner.path)?,
             };
             let out = f(&conn);
-            let mut pool = inner.lock_readers();
-            if pool.len() < READ_POOL {
-                pool.push(conn);
-            }
+            // Holding a permit, at most READ_POOL connections exist: every one goes back.
+            inner.lock_readers().push(conn);
             out
         })
         .await
