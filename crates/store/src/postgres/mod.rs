@@ -169,7 +169,7 @@ impl EventStore for PgStore {
             writer::Outcome::Appended(r) => Ok(r),
             writer::Outcome::Duplicate(events) => {
                 let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-                let found = read::by_ids(&**self.client().await?, &ids).await?;
+                let found = read::by_ids(&*self.client().await?, &ids).await?;
                 crate::dedupe::original_result(stream, &events, found)
             }
         }
@@ -181,7 +181,7 @@ impl EventStore for PgStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        read::stream(&**self.client().await?, stream, after_version, limit).await
+        read::stream(&*self.client().await?, stream, after_version, limit).await
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
@@ -200,11 +200,11 @@ impl EventStore for PgStore {
         after: Position,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        read::all(&**self.client().await?, after, limit).await
+        read::all(&*self.client().await?, after, limit).await
     }
 
     async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
-        let mut found = read::by_ids(&**self.client().await?, &[event_id]).await?;
+        let mut found = read::by_ids(&*self.client().await?, &[event_id]).await?;
         Ok(found.pop())
     }
 
@@ -213,19 +213,25 @@ impl EventStore for PgStore {
     }
 
     async fn put_key_if_absent(&self, key_id: &str, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO data_keys (key_id, wrapped) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&key_id, &wrapped],
+        // The key commits without waiting for its WAL flush: the event that uses it is
+        // appended after this returns, with a synchronous commit whose flush covers this
+        // earlier commit record too. A crash in between loses only a key nothing refers to.
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.batch_execute("SET LOCAL synchronous_commit = off")
+            .await?;
+        let stmt = tx
+            .prepare_cached(
+                "WITH ins AS (
+                     INSERT INTO data_keys (key_id, wrapped) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING RETURNING wrapped)
+                 SELECT wrapped FROM ins
+                 UNION ALL SELECT wrapped FROM data_keys WHERE key_id = $1
+                 LIMIT 1",
             )
             .await?;
-        let row = client
-            .query_one(
-                "SELECT wrapped FROM data_keys WHERE key_id = $1",
-                &[&key_id],
-            )
-            .await?;
+        let row = tx.query_one(&stmt, &[&key_id, &wrapped]).await?;
+        tx.commit().await?;
         Ok(row.get(0))
     }
 

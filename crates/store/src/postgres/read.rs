@@ -1,7 +1,8 @@
 //! Read queries of the PostgreSQL backend.
 
 use serde_json::value::RawValue;
-use tokio_postgres::{GenericClient, Row};
+use deadpool_postgres::ClientWrapper;
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::{Metadata, Position, RecordedEvent, StoreError};
@@ -39,19 +40,22 @@ fn limit(n: usize) -> i64 {
 /// Events after `after` in (transaction, position) order, only from transactions older than
 /// every transaction still running: those can no longer be joined by an earlier commit.
 pub(super) async fn all(
-    client: &impl GenericClient,
+    client: &ClientWrapper,
     after: Position,
     n: usize,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM events
+             WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
+               AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+             ORDER BY events.transaction_id, events.global_position
+             LIMIT $3"
+        ))
+        .await?;
     let rows = client
         .query(
-            &format!(
-                "SELECT {COLUMNS} FROM events
-                 WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-                   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                 ORDER BY events.transaction_id, events.global_position
-                 LIMIT $3"
-            ),
+            &stmt,
             &[&after.commit.to_string(), &(after.seq as i64), &limit(n)],
         )
         .await?;
@@ -59,32 +63,32 @@ pub(super) async fn all(
 }
 
 pub(super) async fn stream(
-    client: &impl GenericClient,
+    client: &ClientWrapper,
     stream: &str,
     after_version: u64,
     n: usize,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2
+             ORDER BY stream_version LIMIT $3"
+        ))
+        .await?;
     let rows = client
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2
-                 ORDER BY stream_version LIMIT $3"
-            ),
-            &[&stream, &(after_version as i64), &limit(n)],
-        )
+        .query(&stmt, &[&stream, &(after_version as i64), &limit(n)])
         .await?;
     rows.iter().map(decode).collect()
 }
 
 pub(super) async fn by_ids(
-    client: &impl GenericClient,
+    client: &ClientWrapper,
     ids: &[Uuid],
 ) -> Result<Vec<RecordedEvent>, StoreError> {
-    let rows = client
-        .query(
-            &format!("SELECT {COLUMNS} FROM events WHERE event_id = ANY($1)"),
-            &[&ids],
-        )
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM events WHERE event_id = ANY($1)"
+        ))
         .await?;
+    let rows = client.query(&stmt, &[&ids]).await?;
     rows.iter().map(decode).collect()
 }
