@@ -34,6 +34,14 @@ impl PgDb {
         let handle = Handle::current();
         tokio::task::spawn_blocking(move || {
             let tx = handle.block_on(client.build_transaction().read_only(read_only).start())?;
+            if !read_only {
+                // Read models are derived (as on SQLite, `synchronous=NORMAL`): a commit lost
+                // to a crash rolls back together with its checkpoint and is projected again,
+                // so it need not wait for its WAL flush. Not waiting also ends the
+                // transaction sooner, which matters: a running transaction holds back the
+                // xid gate of every reader tailing the log (the live dispatcher, projectors).
+                handle.block_on(tx.batch_execute("SET LOCAL synchronous_commit = off"))?;
+            }
             let mut wrapper = PgTx {
                 tx: &tx,
                 handle: &handle,
