@@ -21,8 +21,8 @@ use pawpost_domain::{
 use pawpost_projections::queries::messages::{
     self, MessagePage, MessageQuery, MessageVersion, MessageView, ReactionGroup, Receipt,
 };
-use pawpost_projections::queries::search::{self, SearchQuery, SearchResults};
 use pawpost_projections::queries::messages_extra;
+use pawpost_projections::queries::search::{self, SearchQuery, SearchResults};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;

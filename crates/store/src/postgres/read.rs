@@ -1,7 +1,7 @@
 //! Read queries of the PostgreSQL backend.
 
-use serde_json::value::RawValue;
 use deadpool_postgres::ClientWrapper;
+use serde_json::value::RawValue;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
