@@ -16,6 +16,11 @@ use crate::projectors::{self, Projector};
 
 /// Events read per batch while following the log live (fewer when fewer are new).
 const BATCH: usize = 500;
+/// Following the log, a projector reads at most once per this interval (see
+/// `Subscription::with_min_interval`): under load each batch — one transaction with its
+/// checkpoint — carries several commits' events instead of one, at the cost of this much
+/// more read-your-writes latency at worst.
+const LIVE_COALESCE: Duration = Duration::from_millis(5);
 /// Events per transaction while catching up: large transactions write each index page that a
 /// batch touches once (SQLite writes every changed page at each commit; random-position
 /// index inserts touch one page per row in small transactions) and let the search index
@@ -311,7 +316,9 @@ impl Projections {
                     })
                 })
                 .ok();
-            let mut sub = Subscription::new(self.store.clone(), from).with_batch_size(BATCH);
+            let mut sub = Subscription::new(self.store.clone(), from)
+                .with_batch_size(BATCH)
+                .with_min_interval(LIVE_COALESCE);
             loop {
                 let batch = tokio::select! {
                     b = sub.next_batch() => b,

@@ -117,7 +117,11 @@ impl KeyRing {
     /// Encrypts `plaintext` under the data key `key_id`, creating the key on first use.
     /// The key id is bound as associated data, so a ciphertext moved to another subject fails.
     pub async fn seal(&self, key_id: &str, plaintext: &str) -> Result<String, CryptoError> {
-        let cipher = match self.data_key(key_id).await? {
+        // Not cached: create it, or take the stored one if it exists (an edit of an older
+        // message) — `create_key` stores only if absent and returns what is stored, so one
+        // round trip serves both (a look-up first would cost every new message two).
+        let cached = self.lock_cache().get(key_id).cloned();
+        let cipher = match cached {
             Some(c) => c,
             None => self.create_key(key_id).await?,
         };

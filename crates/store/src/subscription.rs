@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -22,6 +22,10 @@ pub struct Subscription {
     buffer: VecDeque<RecordedEvent>,
     poll: Duration,
     batch: usize,
+    /// Reads are at least this far apart while following (see [`Self::with_min_interval`]).
+    min_interval: Duration,
+    /// When the last read that was not a full batch happened.
+    last_read: Option<Instant>,
 }
 
 impl Subscription {
@@ -36,12 +40,24 @@ impl Subscription {
             buffer: VecDeque::new(),
             poll: Duration::from_millis(250),
             batch: BATCH,
+            min_interval: Duration::ZERO,
+            last_read: None,
         }
     }
 
     /// How often to look for commits nobody poked about (other nodes).
     pub fn with_poll_interval(mut self, poll: Duration) -> Self {
         self.poll = poll;
+        self
+    }
+
+    /// Coalesces reads while following a busy log: a read comes at least `interval` after the
+    /// previous one (unless that one filled a whole batch: a backlog is read at full speed), so
+    /// a reader poked by every commit reads once per interval with more events per read, rather
+    /// than once per commit. An idle log is read at once when poked; a busy one adds at most
+    /// `interval` of latency.
+    pub fn with_min_interval(mut self, interval: Duration) -> Self {
+        self.min_interval = interval;
         self
     }
 
@@ -64,8 +80,16 @@ impl Subscription {
         }
         loop {
             // Mark the current poke as seen before reading, so a commit after the read wakes us.
+            if let Some(last) = self.last_read {
+                let next = last + self.min_interval;
+                if next > Instant::now() {
+                    tokio::time::sleep_until(next.into()).await;
+                }
+            }
             self.poke.borrow_and_update();
             let events = self.store.read_all(self.after, self.batch).await?;
+            self.last_read =
+                (events.len() < self.batch && !self.min_interval.is_zero()).then(Instant::now);
             if let Some(last) = events.last() {
                 self.after = last.position;
                 return Ok(events);

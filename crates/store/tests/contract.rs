@@ -229,18 +229,20 @@ async fn data_keys_are_kept_and_destroyed(store: Arc<dyn EventStore>) {
 }
 
 /// 8 writers × 2,000 events over 50 streams while subscribers tail the log: every event exactly
-/// once, each stream in version order, nothing skipped, also across the catch-up-to-live switch.
+/// once, each stream in version order, nothing skipped, also across the catch-up-to-live switch
+/// and with coalesced reads.
 async fn stress_concurrent_writers_and_tailing_subscriber(store: Arc<dyn EventStore>) {
     const WRITERS: u64 = 8;
     const PER_WRITER: u64 = 2_000;
     const STREAMS: u64 = 50;
     let total = (WRITERS * PER_WRITER) as usize;
 
-    let tail = |store: Arc<dyn EventStore>, batch: usize| {
+    let tail = |store: Arc<dyn EventStore>, batch: usize, coalesce: Duration| {
         tokio::spawn(async move {
             let mut sub = Subscription::new(store, Position::START)
                 .with_poll_interval(Duration::from_millis(20))
-                .with_batch_size(batch);
+                .with_batch_size(batch)
+                .with_min_interval(coalesce);
             let mut seen = Vec::with_capacity(total);
             while seen.len() < total {
                 let ev = tokio::time::timeout(Duration::from_secs(60), sub.next())
@@ -259,7 +261,7 @@ async fn stress_concurrent_writers_and_tailing_subscriber(store: Arc<dyn EventSt
         })
     };
     // One subscriber from the very start (live all along)…
-    let early = tail(store.clone(), 97);
+    let early = tail(store.clone(), 97, Duration::ZERO);
 
     let mut writers = Vec::new();
     for w in 0..WRITERS {
@@ -304,7 +306,8 @@ async fn stress_concurrent_writers_and_tailing_subscriber(store: Arc<dyn EventSt
             .expect("no progress")
             .unwrap();
     }
-    let late = tail(store.clone(), 500);
+    // (reading at most every 5 ms once live, as projectors follow the log).
+    let late = tail(store.clone(), 500, Duration::from_millis(5));
     for w in writers {
         w.await.unwrap();
     }
