@@ -169,10 +169,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
 
     // Connections first: each user's first connection registers them.
     let started = Instant::now();
-    let tally = Arc::new(Tally::new(
-        args.connections,
-        (args.rate * args.duration).ceil() as usize + 1,
-    ));
+    let tally = Arc::new(Tally::new((args.rate * args.duration).ceil() as usize + 1));
     progress(&args, format!("connecting {} clients…", args.connections));
     let conns = conn::open_all(&args, &base, &users, tally.clone()).await;
     let opened = conns.iter().filter(|c| c.is_some()).count();
@@ -265,7 +262,7 @@ async fn send(
             let c = &conversations[conversation];
             let sender = c.members[round % members];
             if let Some(tx) = &senders[sender] {
-                tally.planned(next, conversation, sender);
+                tally.planned(next, conversation);
                 let _ = tx.send(Command::Send {
                     number: next as u64,
                     conversation: c.id.clone(),

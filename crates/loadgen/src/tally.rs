@@ -50,7 +50,7 @@ fn histogram() -> Histogram<u64> {
 
 impl Tally {
     /// Room for `messages` message numbers.
-    pub fn new(_connections: usize, messages: usize) -> Self {
+    pub fn new(messages: usize) -> Self {
         let atomics8 = || (0..messages).map(|_| AtomicU8::new(0)).collect();
         Tally {
             epoch: Instant::now(),
@@ -87,7 +87,7 @@ impl Tally {
     }
 
     /// Message `number` is about to be sent in `conversation` (an index).
-    pub fn planned(&self, number: usize, conversation: usize, _sender: usize) {
+    pub fn planned(&self, number: usize, conversation: usize) {
         if let (Some(s), Some(c)) = (self.state.get(number), self.conversation.get(number)) {
             c.store(conversation as u32, Ordering::Relaxed);
             s.store(PLANNED, Ordering::Release);

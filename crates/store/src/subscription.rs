@@ -79,13 +79,13 @@ impl Subscription {
             return Ok(batch);
         }
         loop {
-            // Mark the current poke as seen before reading, so a commit after the read wakes us.
             if let Some(last) = self.last_read {
                 let next = last + self.min_interval;
                 if next > Instant::now() {
                     tokio::time::sleep_until(next.into()).await;
                 }
             }
+            // Mark the current poke as seen before reading, so a commit after the read wakes us.
             self.poke.borrow_and_update();
             let events = self.store.read_all(self.after, self.batch).await?;
             self.last_read =
