@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
-use pawpost_signalr::protocol::{Decoder, HubMessage, Outcome, Protocol};
+use pawpost_signalr::protocol::{handshake_request, Decoder, HubMessage, Outcome, Protocol};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -106,15 +106,9 @@ async fn open(url: &str, protocol: Protocol) -> anyhow::Result<Ws> {
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
         .await
         .context("opening the WebSocket")?;
-    let name = match protocol {
-        Protocol::Json => "json",
-        Protocol::MessagePack => "messagepack",
-    };
-    ws.send(Message::text(format!(
-        "{{\"protocol\":\"{name}\",\"version\":1}}\u{1e}"
-    )))
-    .await
-    .context("sending the handshake")?;
+    ws.send(Message::text(handshake_request(protocol)))
+        .await
+        .context("sending the handshake")?;
     match ws.next().await {
         Some(Ok(Message::Text(t))) if t.as_str() == "{}\u{1e}" => Ok(ws),
         other => anyhow::bail!("handshake refused: {other:?}"),

@@ -16,11 +16,16 @@ pub fn raise_open_file_limit() -> Option<u64> {
         Ok(limit) => Some(limit),
         Err(e) => {
             tracing::warn!(error = %e, "raising the open-file limit failed");
-            rlimit::getrlimit(rlimit::Resource::NOFILE)
-                .ok()
-                .map(|(soft, _)| soft)
+            open_file_limit()
         }
     }
+}
+
+/// The soft open-file limit in force.
+pub fn open_file_limit() -> Option<u64> {
+    rlimit::getrlimit(rlimit::Resource::NOFILE)
+        .ok()
+        .map(|(soft, _)| soft)
 }
 
 /// The resident set size of this process in bytes (Linux: `VmRSS` of `/proc/self/status`);
@@ -67,9 +72,7 @@ async fn stats(State(connections): State<Connections>) -> Json<Stats> {
     Json(Stats {
         connections: connections.count(),
         rss_bytes: resident_bytes(),
-        open_file_limit: rlimit::getrlimit(rlimit::Resource::NOFILE)
-            .ok()
-            .map(|(soft, _)| soft),
+        open_file_limit: open_file_limit(),
     })
 }
 

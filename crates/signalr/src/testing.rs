@@ -8,7 +8,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::protocol::{Decoder, HubMessage, Protocol};
+use crate::protocol::{handshake_request, Decoder, HubMessage, Protocol};
 
 /// How long a test waits for anything.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -50,15 +50,9 @@ impl Client {
     /// Opens a WebSocket at `url` and completes the handshake (no negotiate).
     pub async fn open(url: &str, protocol: Protocol) -> Client {
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let name = match protocol {
-            Protocol::Json => "json",
-            Protocol::MessagePack => "messagepack",
-        };
-        ws.send(Message::text(format!(
-            "{{\"protocol\":\"{name}\",\"version\":1}}\u{1e}"
-        )))
-        .await
-        .unwrap();
+        ws.send(Message::text(handshake_request(protocol)))
+            .await
+            .unwrap();
         let reply = tokio::time::timeout(DEADLINE, ws.next())
             .await
             .unwrap()

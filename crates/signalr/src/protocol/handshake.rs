@@ -18,6 +18,14 @@ pub fn handshake_error(error: &str) -> Vec<u8> {
     out
 }
 
+/// A client's handshake record for `protocol` (version 1), record separator included.
+pub fn handshake_request(protocol: Protocol) -> String {
+    format!(
+        "{{\"protocol\":\"{}\",\"version\":1}}\u{1e}",
+        protocol.name()
+    )
+}
+
 /// What the client asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandshakeRequest {

@@ -6,7 +6,9 @@ mod handshake;
 mod json;
 mod msgpack;
 
-pub use handshake::{handshake_error, HandshakeDecoder, HandshakeRequest, HANDSHAKE_OK};
+pub use handshake::{
+    handshake_error, handshake_request, HandshakeDecoder, HandshakeRequest, HANDSHAKE_OK,
+};
 pub use json::JsonDecoder;
 pub use msgpack::MsgPackDecoder;
 
@@ -77,10 +79,16 @@ pub enum Protocol {
 impl Protocol {
     /// The protocol named in a handshake.
     pub fn from_name(name: &str) -> Option<Protocol> {
-        match name {
-            "json" => Some(Protocol::Json),
-            "messagepack" => Some(Protocol::MessagePack),
-            _ => None,
+        [Protocol::Json, Protocol::MessagePack]
+            .into_iter()
+            .find(|p| p.name() == name)
+    }
+
+    /// Its name in a handshake.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Json => "json",
+            Protocol::MessagePack => "messagepack",
         }
     }
 

@@ -97,6 +97,19 @@ fn oversized_messages_are_refused() {
 }
 
 #[test]
+fn a_client_handshake_is_read_back_as_its_protocol() {
+    for protocol in [Protocol::Json, Protocol::MessagePack] {
+        let (req, rest) = HandshakeDecoder::new(MAX)
+            .push(handshake_request(protocol).as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(req.protocol, protocol);
+        assert!(rest.is_empty());
+        assert_eq!(Protocol::from_name(protocol.name()), Some(protocol));
+    }
+}
+
+#[test]
 fn the_handshake_names_the_protocol_and_keeps_what_follows() {
     let mut h = HandshakeDecoder::new(MAX);
     assert_eq!(h.push(b"{\"protocol\":\"json\",").unwrap(), None);
