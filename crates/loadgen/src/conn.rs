@@ -281,10 +281,15 @@ fn received(payload: &Value, recipient: &mut Recipient, tally: &Tally) {
         tally.unexpected.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    let last = recipient
-        .last_seq
-        .entry(conversation.to_string())
-        .or_insert(i64::MIN);
+    // The conversation's id is copied only the first time it is seen.
+    if !recipient.last_seq.contains_key(conversation) {
+        recipient
+            .last_seq
+            .insert(conversation.to_string(), i64::MIN);
+    }
+    let Some(last) = recipient.last_seq.get_mut(conversation) else {
+        return;
+    };
     if seq <= *last {
         tally.out_of_order.fetch_add(1, Ordering::Relaxed);
     } else {

@@ -1,15 +1,15 @@
 //! The SQLite side of [`super::Tx`].
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 
+use pawpost_store::sqlite::ConnectionPool;
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 
 use super::{DbError, Dialect, Row, Tx, Value};
 
-/// Connections open at most (more concurrent transactions wait for one: opening and closing
-/// connections under load costs far more — schema parsing, WAL index mapping — than waiting).
+/// Connections open at most (see `ConnectionPool`: more concurrent transactions wait).
 const POOL: usize = 8;
 /// Page cache per connection (negative: KiB).
 const CACHE_KIB: i64 = -65_536;
@@ -19,51 +19,35 @@ const STATEMENT_CACHE: usize = 256;
 /// Read-model access to a SQLite file.
 pub struct SqliteDb {
     path: PathBuf,
-    pool: Mutex<Vec<Connection>>,
-    /// One permit per connection that may be open.
-    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    pool: Arc<ConnectionPool>,
 }
 
 impl SqliteDb {
     pub(super) fn new(path: &Path) -> Self {
         SqliteDb {
             path: path.to_path_buf(),
-            pool: Mutex::new(Vec::new()),
-            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(POOL)),
+            pool: ConnectionPool::new(POOL),
         }
     }
 
-    fn take(&self) -> Result<Connection, DbError> {
-        let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        match pooled {
-            Some(c) => Ok(c),
-            None => {
-                let conn = pawpost_store::sqlite::SqliteStore::open_connection(&self.path)
-                    .map_err(|e| DbError::Other(e.to_string()))?;
-                // Projectors and queries use a few dozen distinct statements; rusqlite's
-                // default cache of 16 would re-prepare them over and over.
-                conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-                // Read models are derived: a commit lost to a power cut rolls back together
-                // with its checkpoint (WAL keeps them consistent) and is projected again, so
-                // these commits need not wait for fsync (the log's appends still do).
-                conn.pragma_update(None, "synchronous", "NORMAL")?;
-                // A rebuild touches index pages all over the read-model tables; SQLite's
-                // default 2 MiB page cache would read them back again and again.
-                conn.pragma_update(None, "cache_size", CACHE_KIB)?;
-                // Checkpoint the WAL less often: a rebuild rewrites the same hot index pages
-                // in every batch, and each checkpoint copies them to the database file again.
-                conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
-                Ok(conn)
-            }
-        }
-    }
-
-    fn give_back(&self, conn: Connection) {
-        // Holding a permit, at most POOL connections exist: every one goes back.
-        self.pool
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(conn);
+    /// A new read-model connection.
+    fn open(&self) -> Result<Connection, DbError> {
+        let conn = pawpost_store::sqlite::SqliteStore::open_connection(&self.path)
+            .map_err(|e| DbError::Other(e.to_string()))?;
+        // Projectors and queries use a few dozen distinct statements; rusqlite's default
+        // cache of 16 would re-prepare them over and over.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // Read models are derived: a commit lost to a power cut rolls back together with its
+        // checkpoint (WAL keeps them consistent) and is projected again, so these commits
+        // need not wait for fsync (the log's appends still do).
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A rebuild touches index pages all over the read-model tables; SQLite's default
+        // 2 MiB page cache would read them back again and again.
+        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
+        // Checkpoint the WAL less often: a rebuild rewrites the same hot index pages in every
+        // batch, and each checkpoint copies them to the database file again.
+        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        Ok(conn)
     }
 
     pub(super) async fn transaction<T, F>(
@@ -75,32 +59,25 @@ impl SqliteDb {
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, DbError> + Send + 'static,
     {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
+        let mut lease = self
+            .pool
+            .lease()
             .await
             .map_err(|e| DbError::Other(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let mut conn = self.take()?;
-            let out = (|| {
-                // Writes take the write lock up front, IMMEDIATE (busy timeout), rather than
-                // failing to upgrade a read transaction halfway; reads only read a snapshot
-                // (WAL: never blocked by the writer).
-                let behavior = if read_only {
-                    rusqlite::TransactionBehavior::Deferred
-                } else {
-                    rusqlite::TransactionBehavior::Immediate
-                };
-                let tx = conn.transaction_with_behavior(behavior)?;
-                let mut wrapper = SqliteTx { tx: &tx };
-                let value = f(&mut wrapper)?;
-                tx.commit()?;
-                Ok(value)
-            })();
-            self.give_back(conn);
-            out
+            let conn = lease.get_or_open(|| self.open())?;
+            // Writes take the write lock up front, IMMEDIATE (busy timeout), rather than
+            // failing to upgrade a read transaction halfway; reads only read a snapshot (WAL:
+            // never blocked by the writer).
+            let behavior = if read_only {
+                rusqlite::TransactionBehavior::Deferred
+            } else {
+                rusqlite::TransactionBehavior::Immediate
+            };
+            let tx = conn.transaction_with_behavior(behavior)?;
+            let value = f(&mut SqliteTx { tx: &tx })?;
+            tx.commit()?;
+            Ok(value)
         })
         .await
         .map_err(|e| DbError::Other(e.to_string()))?

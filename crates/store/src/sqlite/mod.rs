@@ -7,11 +7,14 @@
 //! can tail by position alone. Readers use a small pool of read-only connections (WAL lets them
 //! run beside the writer).
 
+mod pool;
 mod read;
 mod writer;
 
+pub use pool::{ConnectionPool, Lease};
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -39,9 +42,7 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     writer: Writer,
-    readers: Mutex<Vec<Connection>>,
-    /// One permit per read connection that may be open.
-    read_permits: Arc<tokio::sync::Semaphore>,
+    readers: Arc<ConnectionPool>,
     head: watch::Receiver<Position>,
 }
 
@@ -62,8 +63,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer,
-                readers: Mutex::new(Vec::new()),
-                read_permits: Arc::new(tokio::sync::Semaphore::new(READ_POOL)),
+                readers: ConnectionPool::new(READ_POOL),
                 head,
             }),
         })
@@ -94,24 +94,16 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        let permit = inner
-            .read_permits
-            .clone()
-            .acquire_owned()
+        let mut lease = self
+            .inner
+            .readers
+            .lease()
             .await
             .map_err(|_| StoreError::Closed)?;
+        let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let pooled = inner.lock_readers().pop();
-            let conn = match pooled {
-                Some(c) => c,
-                None => Self::open_connection(&inner.path)?,
-            };
-            let out = f(&conn);
-            // Holding a permit, at most READ_POOL connections exist: every one goes back.
-            inner.lock_readers().push(conn);
-            out
+            let conn = lease.get_or_open(|| Self::open_connection(&inner.path))?;
+            f(conn)
         })
         .await
         .map_err(join_err)?
@@ -124,13 +116,6 @@ impl SqliteStore {
         let (tx, rx) = oneshot::channel();
         self.inner.writer.send(make(tx))?;
         rx.await.map_err(|_| StoreError::Closed)?
-    }
-}
-
-impl Inner {
-    fn lock_readers(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
-        // The pool is a plain Vec: a panic while it was held leaves it valid.
-        self.readers.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
