@@ -314,7 +314,7 @@ async fn a_lagging_read_model_gives_202_with_the_position() {
     let url = format!("sqlite:{}", dir.path().join("pawpost.db").display());
     let store = pawpost_store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    let db = pawpost_projections::db::ReadDb::for_store(&store).unwrap();
+    let db = store.db();
     let names = ["conversations", "messages", "users"];
     pawpost_projections::lease::acquire(&db, &names, "another-process")
         .await

@@ -420,24 +420,24 @@ async fn run(backend: &str, store: Arc<dyn EventStore>, scale: f64) {
         println!("| {backend} | diagnostic: emptying the full {name} tables | | {secs:.2} | |");
     }
     // Where the messages projector's time goes.
-    let steps: &[(&str, &str)] = match backend {
+    let steps: &[(&str, &[&str])] = match backend {
         "SQLite" => &[(
             "diagnostic: messages without the search index",
-            "DROP TABLE rm_search; CREATE TABLE rm_search (content TEXT);",
+            &[
+                "DROP TABLE rm_search",
+                "CREATE TABLE rm_search (content TEXT)",
+            ],
         )],
         _ => &[(
             "diagnostic: messages without the search index",
-            "DROP INDEX rm_search_trgm;",
+            &["DROP INDEX rm_search_trgm"],
         )],
     };
     for (label, sql) in steps {
         let projections = Projections::new(store.clone(), cold_codec(&store, &key)).unwrap();
-        let sql = sql.to_string();
-        projections
-            .db()
-            .transaction(move |tx| tx.batch(&sql))
-            .await
-            .unwrap();
+        let mut tx = projections.db().begin().await.unwrap();
+        tx.batch(sql).await.unwrap();
+        tx.commit().await.unwrap();
         let start = Instant::now();
         projections.reset("messages").await.unwrap();
         let n = projections.catch_up("messages", |_| {}).await.unwrap();

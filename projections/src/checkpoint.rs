@@ -10,14 +10,14 @@ fn to_i64(v: u64) -> i64 {
 
 /// The position `name` has applied up to (start if never run). In PostgreSQL the row is locked
 /// until the transaction ends, so two runners of one projector take turns.
-pub fn load(tx: &mut dyn Tx, name: &str) -> Result<Position, DbError> {
+pub async fn load(tx: &mut Tx, name: &str) -> Result<Position, DbError> {
     let sql = match tx.dialect() {
         Dialect::Sqlite => "SELECT commit_pos, seq_pos FROM projection_checkpoints WHERE name = $1",
         Dialect::Postgres => {
             "SELECT commit_pos, seq_pos FROM projection_checkpoints WHERE name = $1 FOR UPDATE"
         }
     };
-    match tx.query_opt(sql, &[name.into()])? {
+    match tx.query_opt(sql, &[name.into()]).await? {
         Some(row) => Ok(Position {
             commit: row.int(0)? as u64,
             seq: row.int(1)? as u64,
@@ -27,7 +27,7 @@ pub fn load(tx: &mut dyn Tx, name: &str) -> Result<Position, DbError> {
 }
 
 /// Records that `name` has applied everything up to `position`.
-pub fn save(tx: &mut dyn Tx, name: &str, position: Position) -> Result<(), DbError> {
+pub async fn save(tx: &mut Tx, name: &str, position: Position) -> Result<(), DbError> {
     tx.execute(
         "INSERT INTO projection_checkpoints (name, commit_pos, seq_pos, updated_at)
          VALUES ($1, $2, $3, $4)
@@ -39,15 +39,17 @@ pub fn save(tx: &mut dyn Tx, name: &str, position: Position) -> Result<(), DbErr
             to_i64(position.seq).into(),
             chrono::Utc::now().timestamp_micros().into(),
         ],
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
 /// Forgets `name`'s progress (rebuild from the start).
-pub fn reset(tx: &mut dyn Tx, name: &str) -> Result<(), DbError> {
+pub async fn reset(tx: &mut Tx, name: &str) -> Result<(), DbError> {
     tx.execute(
         "DELETE FROM projection_checkpoints WHERE name = $1",
         &[name.into()],
-    )?;
+    )
+    .await?;
     Ok(())
 }

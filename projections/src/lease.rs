@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use crate::db::{DbError, Dialect, ReadDb, Tx};
+use crate::db::{Db, DbError, Dialect, Tx};
 
 /// How often a holder renews its leases.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -90,7 +90,7 @@ fn fresh_micros() -> i64 {
 /// Takes the leases on `names` for `owner`, all or none. Fails with [`LeaseError::Held`] when
 /// another owner holds a fresh lease on one of them; a stale lease is taken over. Taking a
 /// lease `owner` already holds renews it.
-pub async fn acquire(db: &ReadDb, names: &[&str], owner: &str) -> Result<(), LeaseError> {
+pub async fn acquire(db: &Db, names: &[&str], owner: &str) -> Result<(), LeaseError> {
     match take(db, names, owner, false).await? {
         Taken::Refused(holder) => Err(LeaseError::Held(holder)),
         Taken::Yes(_) => Ok(()),
@@ -100,17 +100,13 @@ pub async fn acquire(db: &ReadDb, names: &[&str], owner: &str) -> Result<(), Lea
 /// Renews `owner`'s leases on `names` (call every [`HEARTBEAT`]). Fails with
 /// [`LeaseError::Held`] when another owner took one over meanwhile (after it went stale, or by
 /// force): the caller must stop projecting. A lease that vanished is taken again.
-pub async fn renew(db: &ReadDb, names: &[&str], owner: &str) -> Result<(), LeaseError> {
+pub async fn renew(db: &Db, names: &[&str], owner: &str) -> Result<(), LeaseError> {
     acquire(db, names, owner).await
 }
 
 /// Takes the leases on `names` whoever holds them (`pawpost replay --force`). Returns the fresh
 /// leases of other owners it displaced: those owners notice at their next renewal.
-pub async fn take_over(
-    db: &ReadDb,
-    names: &[&str],
-    owner: &str,
-) -> Result<Vec<Holder>, LeaseError> {
+pub async fn take_over(db: &Db, names: &[&str], owner: &str) -> Result<Vec<Holder>, LeaseError> {
     match take(db, names, owner, true).await? {
         Taken::Yes(displaced) => Ok(displaced),
         Taken::Refused(holder) => Err(LeaseError::Held(holder)),
@@ -118,41 +114,39 @@ pub async fn take_over(
 }
 
 /// Gives up `owner`'s leases on `names` (leases of other owners are left alone).
-pub async fn release(db: &ReadDb, names: &[&str], owner: &str) -> Result<(), LeaseError> {
+pub async fn release(db: &Db, names: &[&str], owner: &str) -> Result<(), LeaseError> {
     let names = owned(names);
     let owner = owner.to_string();
-    db.transaction(move |tx| {
-        for name in &names {
-            tx.execute(
-                "DELETE FROM projection_leases WHERE name = $1 AND owner = $2",
-                &[name.as_str().into(), owner.as_str().into()],
-            )?;
-        }
-        Ok(())
-    })
-    .await?;
+    let mut tx = db.begin().await?;
+    for name in &names {
+        tx.execute(
+            "DELETE FROM projection_leases WHERE name = $1 AND owner = $2",
+            &[name.as_str().into(), owner.as_str().into()],
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
 /// Every lease row, fresh or stale, by projection name.
-pub async fn holders(db: &ReadDb) -> Result<Vec<Holder>, LeaseError> {
-    Ok(db
-        .transaction(|tx| {
-            tx.query(
-                "SELECT name, owner, heartbeat_at FROM projection_leases ORDER BY name",
-                &[],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(Holder {
-                    name: r.text(0)?,
-                    owner: r.text(1)?,
-                    heartbeat_at: r.int(2)?,
-                })
+pub async fn holders(db: &Db) -> Result<Vec<Holder>, LeaseError> {
+    let mut tx = db.read().await?;
+    let rows = tx
+        .query(
+            "SELECT name, owner, heartbeat_at FROM projection_leases ORDER BY name",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Holder {
+                name: r.text(0)?,
+                owner: r.text(1)?,
+                heartbeat_at: r.int(2)?,
             })
-            .collect()
         })
-        .await?)
+        .collect()
 }
 
 enum Taken {
@@ -165,18 +159,22 @@ fn owned(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| n.to_string()).collect()
 }
 
-async fn take(db: &ReadDb, names: &[&str], owner: &str, force: bool) -> Result<Taken, DbError> {
+async fn take(db: &Db, names: &[&str], owner: &str, force: bool) -> Result<Taken, DbError> {
     let names = owned(names);
     let owner = owner.to_string();
-    db.transaction(move |tx| {
+    let mut tx = db.begin().await?;
+    let taken = {
+        let tx = &mut tx;
         let now = now_micros();
-        lock(tx)?;
+        lock(tx).await?;
         let mut displaced = Vec::new();
         for name in &names {
-            let row = tx.query_opt(
-                "SELECT owner, heartbeat_at FROM projection_leases WHERE name = $1",
-                &[name.as_str().into()],
-            )?;
+            let row = tx
+                .query_opt(
+                    "SELECT owner, heartbeat_at FROM projection_leases WHERE name = $1",
+                    &[name.as_str().into()],
+                )
+                .await?;
             let Some(row) = row else { continue };
             let holder = Holder {
                 name: name.clone(),
@@ -186,7 +184,7 @@ async fn take(db: &ReadDb, names: &[&str], owner: &str, force: bool) -> Result<T
             let fresh = now.saturating_sub(holder.heartbeat_at) < fresh_micros();
             if holder.owner != owner && fresh {
                 if !force {
-                    // Nothing written yet: the empty transaction commits harmlessly.
+                    // Nothing written yet: the transaction rolls back harmlessly.
                     return Ok(Taken::Refused(holder));
                 }
                 displaced.push(holder);
@@ -198,18 +196,21 @@ async fn take(db: &ReadDb, names: &[&str], owner: &str, force: bool) -> Result<T
                  ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,
                     heartbeat_at = excluded.heartbeat_at",
                 &[name.as_str().into(), owner.as_str().into(), now.into()],
-            )?;
+            )
+            .await?;
         }
-        Ok(Taken::Yes(displaced))
-    })
-    .await
+        Taken::Yes(displaced)
+    };
+    tx.commit().await?;
+    Ok(taken)
 }
 
 /// Serializes lease transactions, so checking and writing the rows is one atomic step. SQLite
 /// transactions here already hold the write lock from their start (`BEGIN IMMEDIATE`).
-fn lock(tx: &mut dyn Tx) -> Result<(), DbError> {
+async fn lock(tx: &mut Tx) -> Result<(), DbError> {
     if tx.dialect() == Dialect::Postgres {
-        tx.batch("LOCK TABLE projection_leases IN SHARE ROW EXCLUSIVE MODE")?;
+        tx.batch(&["LOCK TABLE projection_leases IN SHARE ROW EXCLUSIVE MODE"])
+            .await?;
     }
     Ok(())
 }
@@ -222,23 +223,23 @@ mod tests {
 
     const NAMES: [&str; 2] = ["conversations", "messages"];
 
-    async fn sqlite() -> (tempfile::TempDir, ReadDb) {
+    async fn sqlite() -> (tempfile::TempDir, Db) {
         let (dir, store) = pawpost_store::testing::sqlite().await;
-        let db = ReadDb::for_store(&store).unwrap();
+        let db = store.db();
         (dir, db)
     }
 
-    async fn plant(db: &ReadDb, name: &str, owner: &str, age: Duration) {
+    async fn plant(db: &Db, name: &str, owner: &str, age: Duration) {
         let (name, owner) = (name.to_string(), owner.to_string());
         let at = now_micros() - i64::try_from(age.as_micros()).unwrap();
-        db.transaction(move |tx| {
-            tx.execute(
-                "INSERT INTO projection_leases (name, owner, heartbeat_at) VALUES ($1, $2, $3)",
-                &[name.into(), owner.into(), at.into()],
-            )
-        })
+        let mut tx = db.begin().await.unwrap();
+        tx.execute(
+            "INSERT INTO projection_leases (name, owner, heartbeat_at) VALUES ($1, $2, $3)",
+            &[name.into(), owner.into(), at.into()],
+        )
         .await
         .unwrap();
+        tx.commit().await.unwrap();
     }
 
     fn owners(hs: &[Holder]) -> Vec<(&str, &str)> {
@@ -343,10 +344,8 @@ mod tests {
     /// PostgreSQL is tested only where it is reachable (see `pawpost_store::testing`).
     #[tokio::test]
     async fn leases_work_on_postgres() {
-        let Some(store) = pawpost_store::testing::postgres().await else {
-            return;
-        };
-        let db = ReadDb::for_store(&store).unwrap();
+        let store = pawpost_store::testing::postgres().await;
+        let db = store.db();
         acquire(&db, &NAMES, "a").await.unwrap();
         assert!(matches!(
             acquire(&db, &NAMES, "b").await,

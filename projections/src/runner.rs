@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::checkpoint;
-use crate::db::{DbError, Dialect, ReadDb, Tx};
+use crate::db::{Db, DbError, Dialect, Tx};
 use crate::envelope::{decode_batch, Envelope};
 use crate::projectors::{self, Projector};
 
@@ -56,7 +56,7 @@ struct Entry {
 /// The read side: projectors over the log, their read-model database and their progress.
 pub struct Projections {
     store: Arc<dyn EventStore>,
-    db: ReadDb,
+    db: Db,
     codec: EventCodec,
     entries: Vec<Entry>,
     /// Events per catch-up transaction; a batch with fewer reached the end of the log.
@@ -75,7 +75,7 @@ impl Projections {
         codec: EventCodec,
         projectors: Vec<Arc<dyn Projector>>,
     ) -> Result<Self, ProjectionError> {
-        let db = ReadDb::for_store(&store)?;
+        let db = store.db();
         Ok(Projections {
             store,
             db,
@@ -100,7 +100,7 @@ impl Projections {
     }
 
     /// The read-model database (queries run on it).
-    pub fn db(&self) -> &ReadDb {
+    pub fn db(&self) -> &Db {
         &self.db
     }
 
@@ -119,10 +119,8 @@ impl Projections {
     /// Where `name` stands.
     pub async fn checkpoint(&self, name: &str) -> Result<Position, ProjectionError> {
         let name = self.entry(name)?.projector.name();
-        Ok(self
-            .db
-            .transaction(move |tx| checkpoint::load(tx, name))
-            .await?)
+        let mut tx = self.db.read().await.map_err(ProjectionError::Db)?;
+        Ok(crate::queries::users_extra::projected_position(&mut tx, name).await?)
     }
 
     /// Applies one batch of stored events with `name`'s projector and moves its checkpoint, in
@@ -173,22 +171,20 @@ impl Projections {
             last,
             at_head,
         } = prepared;
-        let applied = self
-            .db
-            .transaction(move |tx| {
-                let from = checkpoint::load(tx, projector.name())?;
-                if last <= from {
-                    return Ok(from);
-                }
-                let fresh: Vec<&Envelope> = decoded.iter().filter(|e| e.position > from).collect();
-                projector.apply_batch(tx, &fresh)?;
-                if at_head {
-                    projector.on_caught_up(tx)?;
-                }
-                checkpoint::save(tx, projector.name(), last)?;
-                Ok(last)
-            })
-            .await?;
+        let mut tx = self.db.begin().await?;
+        let from = checkpoint::load(&mut tx, projector.name()).await?;
+        let applied = if last <= from {
+            from
+        } else {
+            let fresh: Vec<&Envelope> = decoded.iter().filter(|e| e.position > from).collect();
+            projector.apply_batch(&mut tx, &fresh).await?;
+            if at_head {
+                projector.on_caught_up(&mut tx).await?;
+            }
+            checkpoint::save(&mut tx, projector.name(), last).await?;
+            tx.commit().await?;
+            last
+        };
         entry.progress.send_if_modified(|p| {
             let changed = applied > *p;
             if changed {
@@ -221,9 +217,9 @@ impl Projections {
             let (Some(prepared), Some(next), count) = pending else {
                 // Also when the log ended exactly at a full batch (or had nothing new).
                 let projector = self.entry(name)?.projector.clone();
-                self.db
-                    .transaction(move |tx| projector.on_caught_up(tx))
-                    .await?;
+                let mut tx = self.db.begin().await?;
+                projector.on_caught_up(&mut tx).await?;
+                tx.commit().await?;
                 return Ok(n);
             };
             let (committed, following) = tokio::join!(self.commit(name, prepared), read(next));
@@ -237,15 +233,13 @@ impl Projections {
     /// Empties `name`'s tables and checkpoint, so it rebuilds from the start of the log.
     pub async fn reset(&self, name: &str) -> Result<(), ProjectionError> {
         let projector = self.entry(name)?.projector.clone();
-        self.db
-            .transaction(move |tx| {
-                for table in projector.tables() {
-                    empty(tx, table)?;
-                }
-                projector.on_reset(tx)?;
-                checkpoint::reset(tx, projector.name())
-            })
-            .await?;
+        let mut tx = self.db.begin().await?;
+        for table in projector.tables() {
+            empty(&mut tx, table).await?;
+        }
+        projector.on_reset(&mut tx).await?;
+        checkpoint::reset(&mut tx, projector.name()).await?;
+        tx.commit().await?;
         self.entry(name)?.progress.send_replace(Position::START);
         Ok(())
     }
@@ -345,21 +339,22 @@ impl Projections {
 /// Empties a read-model table. SQLite's FTS5 tables delete row by row (seconds for a million
 /// messages, holding the write lock); dropping and re-creating them from their stored schema
 /// is instant.
-fn empty(tx: &mut dyn Tx, table: &str) -> Result<(), DbError> {
+async fn empty(tx: &mut Tx, table: &str) -> Result<(), DbError> {
     if tx.dialect() == Dialect::Sqlite {
         let virtual_sql = tx
             .query_opt(
                 "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1
                    AND sql LIKE 'CREATE VIRTUAL TABLE%'",
                 &[table.into()],
-            )?
+            )
+            .await?
             .map(|r| r.text(0))
             .transpose()?;
         if let Some(sql) = virtual_sql {
-            return tx.batch(&format!("DROP TABLE {table}; {sql};"));
+            return tx.batch(&[&format!("DROP TABLE {table}"), &sql]).await;
         }
     }
-    tx.execute(&format!("DELETE FROM {table}"), &[])?;
+    tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
     Ok(())
 }
 

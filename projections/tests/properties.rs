@@ -821,10 +821,12 @@ async fn check(w: &World, m: &Model, when: &str) {
             .q({
                 let page = page.clone();
                 move |tx| {
-                    Ok((
-                        conversations::list(tx, name, &page)?,
-                        conversations::unread_total(tx, name)?,
-                    ))
+                    Box::pin(async move {
+                        Ok((
+                            conversations::list(tx, name, &page).await?,
+                            conversations::unread_total(tx, name).await?,
+                        ))
+                    })
                 }
             })
             .await;
@@ -855,7 +857,9 @@ async fn check(w: &World, m: &Model, when: &str) {
                 limit: 100,
                 ..Default::default()
             };
-            let hits = w.q(move |tx| search::search(tx, name, &q)).await;
+            let hits = w
+                .q(move |tx| Box::pin(async move { search::search(tx, name, &q).await }))
+                .await;
             let got: BTreeSet<String> = hits.results.iter().map(|r| r.id.clone()).collect();
             let expected = m.search(u, query);
             assert_eq!(
@@ -873,7 +877,9 @@ async fn check(w: &World, m: &Model, when: &str) {
                 "search {query:?} count ({when})"
             );
         }
-        let blocks = w.q(move |tx| users::blocks(tx, name)).await;
+        let blocks = w
+            .q(move |tx| Box::pin(async move { users::blocks(tx, name).await }))
+            .await;
         let got: BTreeSet<String> = blocks.into_iter().map(|b| b.user_id).collect();
         let expected: BTreeSet<String> = m
             .blocks
@@ -951,7 +957,9 @@ async fn search_folds_case_beyond_ascii(w: World) {
             limit: 50,
             ..Default::default()
         };
-        let hits = w.q(move |tx| search::search(tx, "alice", &q)).await;
+        let hits = w
+            .q(move |tx| Box::pin(async move { search::search(tx, "alice", &q).await }))
+            .await;
         let got: BTreeSet<String> = hits.results.into_iter().filter_map(|m| m.content).collect();
         let expected: BTreeSet<String> = texts
             .iter()
@@ -969,10 +977,7 @@ async fn sqlite_search_folds_case_beyond_ascii() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_search_folds_case_beyond_ascii() {
-    let Some(w) = World::postgres().await else {
-        return;
-    };
-    search_folds_case_beyond_ascii(w).await;
+    search_folds_case_beyond_ascii(World::postgres().await).await;
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -1012,8 +1017,7 @@ proptest! {
     #[test]
     fn postgres_read_models(ops in ops()) {
         runtime().block_on(async {
-            let Some(w) = World::postgres().await else { return };
-            read_models_match_a_naive_model_and_a_rebuild(w, ops).await;
+            read_models_match_a_naive_model_and_a_rebuild(World::postgres().await, ops).await;
         });
     }
 }

@@ -44,7 +44,9 @@ async fn conversation_list_with_exact_unread_counts(w: World) {
     w.send(direct, "bob", "hi alice").await;
     w.project().await;
 
-    let list = w.q(|tx| conversations::list(tx, "alice", &page())).await;
+    let list = w
+        .q(move |tx| Box::pin(async move { conversations::list(tx, "alice", &page()).await }))
+        .await;
     assert_eq!(list.conversations.len(), 2);
     assert_eq!(list.unread_total, 4);
     let gs = list
@@ -67,7 +69,9 @@ async fn conversation_list_with_exact_unread_counts(w: World) {
         "a direct conversation shows the other person"
     );
     let for_bob = w
-        .q(move |tx| conversations::summary(tx, "bob", &direct.to_string()))
+        .q(move |tx| {
+            Box::pin(async move { conversations::summary(tx, "bob", &direct.to_string()).await })
+        })
         .await
         .unwrap();
     assert_eq!(for_bob.title.as_deref(), Some("Alice A."));
@@ -98,7 +102,9 @@ async fn conversation_list_with_exact_unread_counts(w: World) {
     .unwrap();
     w.project().await;
     let s = w
-        .q(move |tx| conversations::summary(tx, "alice", &g.to_string()))
+        .q(move |tx| {
+            Box::pin(async move { conversations::summary(tx, "alice", &g.to_string()).await })
+        })
         .await
         .unwrap();
     assert_eq!(s.unread_count, 1);
@@ -109,15 +115,18 @@ async fn conversation_list_with_exact_unread_counts(w: World) {
     // Hidden for me: no longer counted, no longer listed for that user only.
     let oops = w
         .q(move |tx| {
-            messages::list(
-                tx,
-                "alice",
-                &g.to_string(),
-                &MessageQuery {
-                    limit: 50,
-                    ..Default::default()
-                },
-            )
+            Box::pin(async move {
+                messages::list(
+                    tx,
+                    "alice",
+                    &g.to_string(),
+                    &MessageQuery {
+                        limit: 50,
+                        ..Default::default()
+                    },
+                )
+                .await
+            })
         })
         .await
         .unwrap();
@@ -166,7 +175,9 @@ async fn conversation_list_with_exact_unread_counts(w: World) {
     .await
     .unwrap();
     w.project().await;
-    let list = w.q(|tx| conversations::list(tx, "alice", &page())).await;
+    let list = w
+        .q(move |tx| Box::pin(async move { conversations::list(tx, "alice", &page()).await }))
+        .await;
     assert_eq!(list.conversations[0].id, direct.to_string());
     assert!(list.conversations[0].is_muted && list.conversations[0].is_pinned);
     assert_eq!(list.conversations[0].unread_count, 1);
@@ -174,15 +185,18 @@ async fn conversation_list_with_exact_unread_counts(w: World) {
     assert_eq!(list.unread_total, 1);
     let others = w
         .q(move |tx| {
-            messages::list(
-                tx,
-                "bob",
-                &g.to_string(),
-                &MessageQuery {
-                    limit: 50,
-                    ..Default::default()
-                },
-            )
+            Box::pin(async move {
+                messages::list(
+                    tx,
+                    "bob",
+                    &g.to_string(),
+                    &MessageQuery {
+                        limit: 50,
+                        ..Default::default()
+                    },
+                )
+                .await
+            })
         })
         .await
         .unwrap();
@@ -192,32 +206,38 @@ async fn conversation_list_with_exact_unread_counts(w: World) {
         .any(|m| m.content.as_deref() == Some("oops")));
     // Filters and paging.
     let groups = w
-        .q(|tx| {
-            conversations::list(
-                tx,
-                "alice",
-                &ListFilter {
-                    kind: Some("group".into()),
-                    page: 1,
-                    page_size: 1,
-                    archived: None,
-                },
-            )
+        .q(move |tx| {
+            Box::pin(async move {
+                conversations::list(
+                    tx,
+                    "alice",
+                    &ListFilter {
+                        kind: Some("group".into()),
+                        page: 1,
+                        page_size: 1,
+                        archived: None,
+                    },
+                )
+                .await
+            })
         })
         .await;
     assert_eq!(groups.conversations.len(), 1);
     assert!(!groups.has_more);
     let first = w
-        .q(|tx| {
-            conversations::list(
-                tx,
-                "alice",
-                &ListFilter {
-                    page: 1,
-                    page_size: 1,
-                    ..Default::default()
-                },
-            )
+        .q(move |tx| {
+            Box::pin(async move {
+                conversations::list(
+                    tx,
+                    "alice",
+                    &ListFilter {
+                        page: 1,
+                        page_size: 1,
+                        ..Default::default()
+                    },
+                )
+                .await
+            })
         })
         .await;
     assert!(first.has_more);
@@ -295,15 +315,18 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
 
     let page = w
         .q(move |tx| {
-            messages::list(
-                tx,
-                "alice",
-                &g.to_string(),
-                &MessageQuery {
-                    limit: 10,
-                    ..Default::default()
-                },
-            )
+            Box::pin(async move {
+                messages::list(
+                    tx,
+                    "alice",
+                    &g.to_string(),
+                    &MessageQuery {
+                        limit: 10,
+                        ..Default::default()
+                    },
+                )
+                .await
+            })
         })
         .await
         .unwrap();
@@ -325,16 +348,19 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
     let second_seq = second.seq;
     let older = w
         .q(move |tx| {
-            messages::list(
-                tx,
-                "alice",
-                &g.to_string(),
-                &MessageQuery {
-                    before: Some(second_seq),
-                    limit: 10,
-                    ..Default::default()
-                },
-            )
+            Box::pin(async move {
+                messages::list(
+                    tx,
+                    "alice",
+                    &g.to_string(),
+                    &MessageQuery {
+                        before: Some(second_seq),
+                        limit: 10,
+                        ..Default::default()
+                    },
+                )
+                .await
+            })
         })
         .await
         .unwrap();
@@ -344,16 +370,19 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
     let first_seq = first.seq;
     let newer = w
         .q(move |tx| {
-            messages::list(
-                tx,
-                "alice",
-                &g.to_string(),
-                &MessageQuery {
-                    after: Some(first_seq),
-                    limit: 10,
-                    ..Default::default()
-                },
-            )
+            Box::pin(async move {
+                messages::list(
+                    tx,
+                    "alice",
+                    &g.to_string(),
+                    &MessageQuery {
+                        after: Some(first_seq),
+                        limit: 10,
+                        ..Default::default()
+                    },
+                )
+                .await
+            })
         })
         .await
         .unwrap();
@@ -361,22 +390,27 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
     assert_eq!(newer.messages[0].id, m2.to_string());
     let newest_one = w
         .q(move |tx| {
-            messages::list(
-                tx,
-                "alice",
-                &g.to_string(),
-                &MessageQuery {
-                    limit: 1,
-                    ..Default::default()
-                },
-            )
+            Box::pin(async move {
+                messages::list(
+                    tx,
+                    "alice",
+                    &g.to_string(),
+                    &MessageQuery {
+                        limit: 1,
+                        ..Default::default()
+                    },
+                )
+                .await
+            })
         })
         .await
         .unwrap();
     assert_eq!(newest_one.messages[0].id, m2.to_string());
     assert!(newest_one.has_more);
     let history = w
-        .q(move |tx| messages::history(tx, "carol", &m1.to_string(), false))
+        .q(move |tx| {
+            Box::pin(async move { messages::history(tx, "carol", &m1.to_string(), false).await })
+        })
         .await
         .unwrap();
     assert_eq!(
@@ -387,7 +421,7 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
         vec!["Rex ate his dinner", "Rex ate all of his dinner"]
     );
     let receipts = w
-        .q(move |tx| messages::receipts(tx, "bob", &m1.to_string()))
+        .q(move |tx| Box::pin(async move { messages::receipts(tx, "bob", &m1.to_string()).await }))
         .await
         .unwrap();
     assert_eq!(
@@ -419,30 +453,39 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
     .unwrap();
     w.project().await;
     let m = w
-        .q(move |tx| messages::get(tx, "carol", &m1.to_string(), false))
+        .q(move |tx| {
+            Box::pin(async move { messages::get(tx, "carol", &m1.to_string(), false).await })
+        })
         .await
         .unwrap();
     assert!(m.is_deleted && m.content.is_none());
     let m = w
-        .q(move |tx| messages::get(tx, "carol", &m1.to_string(), true))
+        .q(move |tx| {
+            Box::pin(async move { messages::get(tx, "carol", &m1.to_string(), true).await })
+        })
         .await
         .unwrap();
     assert_eq!(m.content.as_deref(), Some("Rex ate all of his dinner"));
     // A non-participant sees nothing.
     assert!(w
-        .q(move |tx| messages::get(tx, "mallory", &m2.to_string(), false))
+        .q(move |tx| Box::pin(
+            async move { messages::get(tx, "mallory", &m2.to_string(), false).await }
+        ))
         .await
         .is_none());
     assert!(w
-        .q(move |tx| messages::list(
-            tx,
-            "mallory",
-            &g.to_string(),
-            &MessageQuery {
-                limit: 10,
-                ..Default::default()
-            }
-        ))
+        .q(move |tx| Box::pin(async move {
+            messages::list(
+                tx,
+                "mallory",
+                &g.to_string(),
+                &MessageQuery {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+        }))
         .await
         .is_none());
 }
@@ -473,7 +516,7 @@ async fn search_sees_only_what_the_user_can_see(w: World) {
     let hits = w
         .q({
             let q = q("oodl");
-            move |tx| search::search(tx, "alice", &q)
+            move |tx| Box::pin(async move { search::search(tx, "alice", &q).await })
         })
         .await;
     assert_eq!(
@@ -487,21 +530,21 @@ async fn search_sees_only_what_the_user_can_see(w: World) {
     let hits = w
         .q({
             let q = q("POODLE");
-            move |tx| search::search(tx, "alice", &q)
+            move |tx| Box::pin(async move { search::search(tx, "alice", &q).await })
         })
         .await;
     assert_eq!(hits.total_count, 1, "case-insensitive");
     let hits = w
         .q({
             let q = q("予約は");
-            move |tx| search::search(tx, "bob", &q)
+            move |tx| Box::pin(async move { search::search(tx, "bob", &q).await })
         })
         .await;
     assert_eq!(hits.total_count, 1, "CJK");
     let hits = w
         .q({
             let q = q("poodle");
-            move |tx| search::search(tx, "carol", &q)
+            move |tx| Box::pin(async move { search::search(tx, "carol", &q).await })
         })
         .await;
     assert_eq!(hits.total_count, 1);
@@ -520,7 +563,7 @@ async fn search_sees_only_what_the_user_can_see(w: World) {
     let hits = w
         .q({
             let q = q("poodle");
-            move |tx| search::search(tx, "dave", &q)
+            move |tx| Box::pin(async move { search::search(tx, "dave", &q).await })
         })
         .await;
     assert_eq!(hits.total_count, 0);
@@ -562,7 +605,9 @@ async fn directory_blocks_drafts_attachments_and_erasure(w: World) {
     .unwrap();
     w.project().await;
     let s = w
-        .q(move |tx| conversations::summary(tx, "alice", &g.to_string()))
+        .q(move |tx| {
+            Box::pin(async move { conversations::summary(tx, "alice", &g.to_string()).await })
+        })
         .await
         .unwrap();
     assert_eq!(s.last_message_preview.as_deref(), Some("📷 Photo"));
@@ -613,25 +658,34 @@ async fn directory_blocks_drafts_attachments_and_erasure(w: World) {
     .await
     .unwrap();
     w.project().await;
-    let drafts = w.q(|tx| users::drafts(tx, "alice", None)).await;
+    let drafts = w
+        .q(move |tx| Box::pin(async move { users::drafts(tx, "alice", None).await }))
+        .await;
     assert_eq!(drafts.len(), 1);
     assert_eq!(drafts[0].content.as_deref(), Some("see you at"));
     assert_eq!(drafts[0].reply_to_message_id, Some(secret.to_string()));
-    let blocks = w.q(|tx| users::blocks(tx, "alice")).await;
+    let blocks = w
+        .q(move |tx| Box::pin(async move { users::blocks(tx, "alice").await }))
+        .await;
     assert_eq!(
         (blocks[0].user_id.as_str(), blocks[0].reason.as_deref()),
         ("mallory", Some("spam"))
     );
-    assert!(w.q(|tx| users::is_blocked(tx, "alice", "mallory")).await);
+    assert!(
+        w.q(move |tx| Box::pin(async move { users::is_blocked(tx, "alice", "mallory").await }))
+            .await
+    );
     assert_eq!(
-        w.q(|tx| users::get(tx, "alice"))
+        w.q(move |tx| Box::pin(async move { users::get(tx, "alice").await }))
             .await
             .unwrap()
             .display_name,
         "Alice A."
     );
     let parts = w
-        .q(move |tx| conversations::participants(tx, "bob", &g.to_string()))
+        .q(move |tx| {
+            Box::pin(async move { conversations::participants(tx, "bob", &g.to_string()).await })
+        })
         .await
         .unwrap();
     assert_eq!(
@@ -642,7 +696,9 @@ async fn directory_blocks_drafts_attachments_and_erasure(w: World) {
         vec![("alice", "owner"), ("bob", "member")]
     );
     let loc = w
-        .q(move |tx| messages::get(tx, "alice", &place.to_string(), false))
+        .q(move |tx| {
+            Box::pin(async move { messages::get(tx, "alice", &place.to_string(), false).await })
+        })
         .await
         .unwrap();
     assert_eq!(
@@ -650,7 +706,9 @@ async fn directory_blocks_drafts_attachments_and_erasure(w: World) {
         Some("Clinic entrance")
     );
     let pic = w
-        .q(move |tx| messages::get(tx, "alice", &photo.to_string(), false))
+        .q(move |tx| {
+            Box::pin(async move { messages::get(tx, "alice", &photo.to_string(), false).await })
+        })
         .await
         .unwrap();
     assert_eq!(pic.attachments[0].name.as_deref(), Some("rex-xray.jpg"));
@@ -677,13 +735,17 @@ async fn directory_blocks_drafts_attachments_and_erasure(w: World) {
     }
     w.project().await;
     let m = w
-        .q(move |tx| messages::get(tx, "alice", &secret.to_string(), false))
+        .q(move |tx| {
+            Box::pin(async move { messages::get(tx, "alice", &secret.to_string(), false).await })
+        })
         .await
         .unwrap();
     assert!(m.is_erased);
     assert_eq!(m.content, None);
     let s = w
-        .q(move |tx| conversations::summary(tx, "alice", &g.to_string()))
+        .q(move |tx| {
+            Box::pin(async move { conversations::summary(tx, "alice", &g.to_string()).await })
+        })
         .await
         .unwrap();
     assert_eq!(s.message_count, 3);
@@ -692,18 +754,24 @@ async fn directory_blocks_drafts_attachments_and_erasure(w: World) {
         s.last_message_preview.as_deref(),
         Some("This message was erased")
     );
-    assert!(w.q(|tx| users::drafts(tx, "alice", None)).await.is_empty());
+    assert!(w
+        .q(move |tx| Box::pin(async move { users::drafts(tx, "alice", None).await }))
+        .await
+        .is_empty());
     let hits = w
-        .q(|tx| {
-            search::search(
-                tx,
-                "alice",
-                &SearchQuery {
-                    text: "Bark".into(),
-                    limit: 10,
-                    ..Default::default()
-                },
-            )
+        .q(move |tx| {
+            Box::pin(async move {
+                search::search(
+                    tx,
+                    "alice",
+                    &SearchQuery {
+                        text: "Bark".into(),
+                        limit: 10,
+                        ..Default::default()
+                    },
+                )
+                .await
+            })
         })
         .await;
     assert_eq!(hits.total_count, 0, "erased content is not searchable");

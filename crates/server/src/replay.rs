@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use pawpost_codec::EventCodec;
-use pawpost_projections::db::ReadDb;
+use pawpost_projections::db::Db;
 use pawpost_projections::lease::{self, LeaseError, HEARTBEAT};
 use pawpost_projections::{projectors, Projections};
 use pawpost_store::KeyRing;
@@ -136,7 +136,7 @@ pub async fn replay_until(
     result
 }
 
-async fn take_leases(db: &ReadDb, names: &[&str], owner: &str, force: bool) -> anyhow::Result<()> {
+async fn take_leases(db: &Db, names: &[&str], owner: &str, force: bool) -> anyhow::Result<()> {
     if !force {
         return match lease::acquire(db, names, owner).await {
             Err(e @ LeaseError::Held(_)) => Err(anyhow::Error::new(e).context(
@@ -161,7 +161,7 @@ async fn take_leases(db: &ReadDb, names: &[&str], owner: &str, force: bool) -> a
 }
 
 /// Renews the leases every heartbeat; returns only if another process took one over.
-async fn keep_leases(db: &ReadDb, names: &[&str], owner: &str) -> LeaseError {
+async fn keep_leases(db: &Db, names: &[&str], owner: &str) -> LeaseError {
     let mut tick = tokio::time::interval(HEARTBEAT);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tick.tick().await;
@@ -206,14 +206,16 @@ async fn rebuild(
 }
 
 /// The number of events in the log now (the progress bar's length).
-async fn count_events(db: &ReadDb) -> anyhow::Result<u64> {
-    let n = db
-        .transaction(|tx| {
-            tx.query_opt("SELECT COUNT(*) FROM events", &[])?
-                .map_or(Ok(0), |row| row.int(0))
-        })
+async fn count_events(db: &Db) -> anyhow::Result<u64> {
+    let mut tx = db.read().await.context("counting the events of the log")?;
+    let n = match tx
+        .query_opt("SELECT COUNT(*) FROM events", &[])
         .await
-        .context("counting the events of the log")?;
+        .context("counting the events of the log")?
+    {
+        Some(row) => row.int(0)?,
+        None => 0,
+    };
     Ok(u64::try_from(n).unwrap_or(0))
 }
 

@@ -1,7 +1,8 @@
 use crate::types::ExpectedVersion;
 
 /// Why a store operation failed. Callers match on `Conflict` and `DuplicateEvent` (both mean
-/// "re-read and decide again"); everything else is an infrastructure failure.
+/// "re-read and decide again") and on `Unavailable` (try again later: nothing was lost); the
+/// rest are failures to report.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The stream was not at the expected version.
@@ -21,12 +22,17 @@ pub enum StoreError {
     /// Stored data could not be decoded.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("postgres pool: {0}")]
-    Pool(String),
+    /// The database cannot be reached or cannot take the operation now (down, restarting,
+    /// locked, out of connections). The operation did not happen, or its outcome is unknown:
+    /// an append retried with the same event ids is recognised, so retrying is safe.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Any other database failure.
+    #[error("database: {0}")]
+    Database(sqlx::Error),
+    /// Applying the embedded migrations failed.
+    #[error("migrating: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the store is shut down")]
     Closed,
     #[error("io: {0}")]
@@ -40,5 +46,20 @@ impl StoreError {
             self,
             StoreError::Conflict { .. } | StoreError::DuplicateEvent { .. }
         )
+    }
+
+    /// True when the database is (for now) out of reach: a retry later can succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Closed)
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if crate::outage::is_outage(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Database(e)
+        }
     }
 }

@@ -1,50 +1,108 @@
-//! Embedded schema migrations, applied in order, each once, each in its own transaction.
+//! Embedded schema migrations (`migrations/{sqlite,postgres}`, applied by sqlx's migrator in
+//! file order, each once, each in its own transaction, recorded in `_sqlx_migrations`).
+//!
+//! Databases written before sqlx recorded their migrations in `_pawpost_migrations`; the first
+//! run adopts that history (the same files, so the same checksums) and drops the old table, so
+//! such a database upgrades in place.
 
-/// A migration: its version, name and SQL.
-pub(crate) struct Migration {
-    pub version: i64,
-    pub name: &'static str,
-    pub sql: &'static str,
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::{Connection, PgConnection, SqliteConnection};
+
+use crate::StoreError;
+
+/// SQLite's migrations.
+pub(crate) static SQLITE: Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// PostgreSQL's migrations.
+pub(crate) static POSTGRES: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The bookkeeping table of the hand-written runner of wave 1.
+const LEGACY: &str = "_pawpost_migrations";
+
+/// The `_sqlx_migrations` rows (version, description, checksum) that record the legacy
+/// table's `versions` as applied. A version this binary does not know is an error (the
+/// database was written by a newer pawpost).
+fn adopted(
+    migrator: &Migrator,
+    versions: &[i64],
+) -> Result<Vec<(i64, String, Vec<u8>)>, StoreError> {
+    versions
+        .iter()
+        .map(|&v| match migrator.iter().find(|m| m.version == v) {
+            Some(m) => Ok((v, m.description.to_string(), m.checksum.to_vec())),
+            None => Err(StoreError::Invalid(format!(
+                "the database has migration {v}, which this pawpost does not know: \
+                 it was written by a newer version"
+            ))),
+        })
+        .collect()
 }
 
-/// SQLite migrations (`migrations/sqlite`).
-pub(crate) const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "0001_event_store",
-        sql: include_str!("../../../migrations/sqlite/0001_event_store.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "0002_read_models",
-        sql: include_str!("../../../migrations/sqlite/0002_read_models.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "0003_lighter_message_indexes",
-        sql: include_str!("../../../migrations/sqlite/0003_lighter_message_indexes.sql"),
-    },
-];
+/// Records every migration of the legacy table as applied by sqlx and drops the legacy table.
+macro_rules! adopt {
+    ($tx:expr, $migrator:expr) => {{
+        let versions: Vec<i64> = sqlx::query_scalar(&format!("SELECT version FROM {LEGACY}"))
+            .fetch_all(&mut *$tx)
+            .await?;
+        for (version, description, checksum) in adopted($migrator, &versions)? {
+            sqlx::query(
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+                 VALUES ($1, $2, TRUE, $3, 0) ON CONFLICT (version) DO NOTHING",
+            )
+            .bind(version)
+            .bind(description)
+            .bind(checksum)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        sqlx::query(&format!("DROP TABLE {LEGACY}"))
+            .execute(&mut *$tx)
+            .await?;
+        tracing::info!("adopted the migration history of an earlier pawpost");
+    }};
+}
 
-/// PostgreSQL migrations (`migrations/postgres`).
-pub(crate) const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "0001_event_store",
-        sql: include_str!("../../../migrations/postgres/0001_event_store.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "0002_read_models",
-        sql: include_str!("../../../migrations/postgres/0002_read_models.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "0003_lighter_message_indexes",
-        sql: include_str!("../../../migrations/postgres/0003_lighter_message_indexes.sql"),
-    },
-];
+/// Applies SQLite's pending migrations on `conn`.
+pub(crate) async fn sqlite(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+    let legacy: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1)",
+    )
+    .bind(LEGACY)
+    .fetch_one(&mut *conn)
+    .await?;
+    if legacy {
+        conn.ensure_migrations_table().await?;
+        let mut tx = conn.begin().await?;
+        adopt!(tx, &SQLITE);
+        tx.commit().await?;
+    }
+    SQLITE.run_direct(conn).await?;
+    Ok(())
+}
 
-/// The bookkeeping table, same in both dialects.
-pub(crate) const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS _pawpost_migrations (
-    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)";
+/// Applies PostgreSQL's pending migrations on `conn` (sqlx's migrator holds an advisory lock
+/// meanwhile, so nodes starting together migrate one at a time).
+pub(crate) async fn postgres(conn: &mut PgConnection) -> Result<(), StoreError> {
+    let legacy: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(LEGACY)
+        .fetch_one(&mut *conn)
+        .await?;
+    if legacy {
+        conn.ensure_migrations_table().await?;
+        let mut tx = conn.begin().await?;
+        // Two nodes upgrading at once: one adopts, the other finds the table gone.
+        sqlx::query("SELECT pg_advisory_xact_lock(7366372505)")
+            .execute(&mut *tx)
+            .await?;
+        let still: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(LEGACY)
+            .fetch_one(&mut *tx)
+            .await?;
+        if still {
+            adopt!(tx, &POSTGRES);
+        }
+        tx.commit().await?;
+    }
+    POSTGRES.run_direct(conn).await?;
+    Ok(())
+}

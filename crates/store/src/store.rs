@@ -18,9 +18,13 @@ pub trait EventStore: Send + Sync + 'static {
     /// Which backend this is.
     fn backend(&self) -> crate::Backend;
 
-    /// The concrete store, for code that works beside the log in the same database (read
-    /// models downcast to [`crate::sqlite::SqliteStore`] or [`crate::postgres::PgStore`]).
+    /// The concrete store ([`crate::sqlite::SqliteStore`] or [`crate::postgres::PgStore`]),
+    /// for tests and tools that need the backend itself.
     fn as_any(&self) -> &dyn std::any::Any;
+
+    /// The database beside the log (read models, checkpoints, leases): a pool of its own on
+    /// the same SQLite file or PostgreSQL database.
+    fn db(&self) -> crate::db::Db;
 
     /// Applies the embedded migrations that are not applied yet.
     async fn migrate(&self) -> Result<(), StoreError>;
@@ -69,4 +73,10 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Destroys a data key (erasure). Returns whether it existed.
     async fn destroy_key(&self, key_id: &str) -> Result<bool, StoreError>;
+
+    /// Whether the database answers now (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Closes the store's connections (after the last use; waits for those in use).
+    async fn close(&self);
 }

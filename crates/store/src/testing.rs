@@ -2,11 +2,14 @@
 //!
 //! PostgreSQL tests read the admin url from `PAWPOST_TEST_PG_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and create a new database per store, named
-//! `pawpost_t_…` (`.ci/run` drops leftovers). When PostgreSQL cannot be reached the test is
-//! skipped, except under `CI=true`, where that is a failure.
+//! `pawpost_t_…` (`.ci/run` drops leftovers). A PostgreSQL test that cannot reach PostgreSQL
+//! fails, saying so; it is never counted as passed. Every PostgreSQL test has `postgres` in its
+//! path, so `cargo test -- --skip postgres` leaves them out (`.ci/run` does that, and counts
+//! them as skipped, when PostgreSQL is not running outside CI).
 
 use std::sync::Arc;
 
+use sqlx::{Connection, PgConnection};
 use tempfile::TempDir;
 
 use crate::EventStore;
@@ -26,54 +29,49 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// A url of a new, empty PostgreSQL database, or `None` (test skipped) when PostgreSQL is not
-/// reachable outside CI.
-pub async fn pg_database_url() -> Option<String> {
-    let admin = pg_admin_url();
-    let connected = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await;
-    let (client, conn) = match connected {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("PostgreSQL is required under CI=true but {admin} is unreachable: {e}");
-            }
-            eprintln!("skipping PostgreSQL test: {admin} unreachable: {e}");
-            return None;
-        }
+/// `url` with its database replaced by `db`.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
     };
-    tokio::spawn(conn);
-    let name = format!("pawpost_t_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create test database");
-    let mut config: tokio_postgres::Config = admin.parse().expect("admin url");
-    config.dbname(&name);
-    Some(to_url(&config, &name))
-}
-
-fn to_url(config: &tokio_postgres::Config, db: &str) -> String {
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "127.0.0.1".into(),
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let user = config.get_user().unwrap_or("postgres");
-    match config.get_password() {
-        Some(pw) => format!(
-            "postgres://{user}:{}@{host}:{port}/{db}",
-            String::from_utf8_lossy(pw)
-        ),
-        None => format!("postgres://{user}@{host}:{port}/{db}"),
+    match query {
+        Some(q) => format!("{host_part}/{db}?{q}"),
+        None => format!("{host_part}/{db}"),
     }
 }
 
-/// A fresh, migrated PostgreSQL store, or `None` when skipped (see module docs).
-pub async fn postgres() -> Option<Arc<dyn EventStore>> {
-    let url = pg_database_url().await?;
+/// The url of a new, empty PostgreSQL database. Panics (failing the test, never passing it)
+/// when PostgreSQL cannot be reached.
+pub async fn pg_database_url() -> String {
+    let admin = pg_admin_url();
+    let mut conn = match PgConnection::connect(&admin).await {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "PostgreSQL is not reachable at {admin}: {e}. Start it, point PAWPOST_TEST_PG_URL \
+             at one, or leave PostgreSQL tests out with `cargo test -- --skip postgres`"
+        ),
+    };
+    let name = format!("pawpost_t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let _ = conn.close().await;
+    with_database(&admin, &name)
+}
+
+/// A fresh, migrated PostgreSQL store (see [`pg_database_url`]).
+pub async fn postgres() -> Arc<dyn EventStore> {
+    let url = pg_database_url().await;
     let store = crate::connect(&url).await.expect("connect postgres");
     store.migrate().await.expect("migrate postgres");
-    Some(store)
+    store
 }
 
 /// The stores a benchmark runs on: SQLite and PostgreSQL, or the one named by
@@ -86,9 +84,7 @@ pub async fn bench_backends() -> Vec<(&'static str, Arc<dyn EventStore>, Option<
         out.push(("SQLite", store, Some(dir)));
     }
     if only.is_empty() || only == "postgres" {
-        if let Some(store) = postgres().await {
-            out.push(("PostgreSQL", store, None));
-        }
+        out.push(("PostgreSQL", postgres().await, None));
     }
     out
 }
@@ -99,4 +95,22 @@ pub fn bench_scale() -> f64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn the_database_of_a_url_is_replaced() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h:1", "x"), "postgres://h:1/x");
+    }
 }

@@ -358,7 +358,7 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    let Some(store) = pawpost_store::testing::postgres().await else { return };
+                    let store = pawpost_store::testing::postgres().await;
                     super::$name(store).await;
                 }
             )*

@@ -136,7 +136,7 @@ macro_rules! both {
         mod postgres { $(
             #[tokio::test]
             async fn $name() {
-                let Some(store) = pawpost_store::testing::postgres().await else { return };
+                let store = pawpost_store::testing::postgres().await;
                 super::$name(store).await;
             }
         )* }

@@ -5,14 +5,14 @@ use pawpost_codec::Reveal;
 use pawpost_domain::{ConversationEvent as E, ConversationId, UserId};
 
 use super::{enum_str, is_message_event, Projector};
-use crate::db::{micros, DbError, Tx, Value};
+use crate::db::{micros, Arg, DbError, Tx};
 use crate::envelope::{DomainEvent, Envelope};
 
 /// Projects conversation lifecycle and membership.
 pub struct ConversationsProjector;
 
-fn join(
-    tx: &mut dyn Tx,
+async fn join(
+    tx: &mut Tx,
     conv: &ConversationId,
     user: &UserId,
     role: String,
@@ -27,7 +27,8 @@ fn join(
             user.to_string().into(),
             version.into(),
         ],
-    )?;
+    )
+    .await?;
     // A join applied again after a later leave or re-join must not revive the participant.
     tx.execute(
         "INSERT INTO rm_participants (conversation_id, user_id, role, active, joined_at, left_at)
@@ -37,12 +38,12 @@ fn join(
          WHERE NOT EXISTS (SELECT 1 FROM rm_membership_ranges r
             WHERE r.conversation_id = $1 AND r.user_id = $2 AND (r.from_seq > $5 OR r.to_seq > $5))",
         &[conv.to_string().into(), user.to_string().into(), role.into(), at.into(), version.into()],
-    )?;
+    ).await?;
     Ok(())
 }
 
-fn depart(
-    tx: &mut dyn Tx,
+async fn depart(
+    tx: &mut Tx,
     conv: &ConversationId,
     user: &UserId,
     version: u64,
@@ -57,7 +58,8 @@ fn depart(
             user.to_string().into(),
             version.into(),
         ],
-    )?;
+    )
+    .await?;
     tx.execute(
         "UPDATE rm_participants SET active = FALSE, left_at = $3
          WHERE conversation_id = $1 AND user_id = $2
@@ -69,12 +71,13 @@ fn depart(
             at.into(),
             version.into(),
         ],
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
-fn marker(
-    tx: &mut dyn Tx,
+async fn marker(
+    tx: &mut Tx,
     column: &str,
     conv: &ConversationId,
     user: &UserId,
@@ -96,10 +99,12 @@ fn marker(
             message.into(),
             at.into(),
         ],
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
+#[async_trait::async_trait]
 impl Projector for ConversationsProjector {
     fn name(&self) -> &'static str {
         "conversations"
@@ -121,7 +126,7 @@ impl Projector for ConversationsProjector {
         stream.starts_with("conversation-") && !is_message_event(event_type)
     }
 
-    fn apply(&self, tx: &mut dyn Tx, env: &Envelope) -> Result<(), DbError> {
+    async fn apply(&self, tx: &mut Tx, env: &Envelope) -> Result<(), DbError> {
         let DomainEvent::Conversation { id, event } = &env.event else {
             return Ok(());
         };
@@ -153,9 +158,9 @@ impl Projector for ConversationsProjector {
                         micros(*at).into(),
                         v.into(),
                     ],
-                )?;
+                ).await?;
                 for p in participants {
-                    join(tx, id, &p.user_id, enum_str(&p.role), v, micros(*at))?;
+                    join(tx, id, &p.user_id, enum_str(&p.role), v, micros(*at)).await?;
                 }
             }
             E::ConversationDetailsUpdated {
@@ -174,52 +179,59 @@ impl Projector for ConversationsProjector {
                         description.as_ref().map(|t| t.as_str().to_string()).into(),
                         image_url.as_ref().map(|t| t.as_str().to_string()).into(),
                         micros(*at).into(),
-                        Value::from(v),
+                        Arg::from(v),
                     ],
-                )?;
+                )
+                .await?;
             }
             E::ParticipantsAdded { user_ids, at, .. } => {
                 for u in user_ids {
-                    join(tx, id, u, "member".into(), v, micros(*at))?;
+                    join(tx, id, u, "member".into(), v, micros(*at)).await?;
                 }
             }
             E::ParticipantRemoved { user_id, at, .. } | E::ParticipantLeft { user_id, at } => {
-                depart(tx, id, user_id, v, micros(*at))?;
+                depart(tx, id, user_id, v, micros(*at)).await?;
             }
             E::ParticipantRoleChanged { user_id, role, .. } => {
                 tx.execute(
                     "UPDATE rm_participants SET role = $3 WHERE conversation_id = $1 AND user_id = $2",
                     &[id.to_string().into(), user_id.to_string().into(), enum_str(role).into()],
-                )?;
+                ).await?;
             }
             E::MessagesRead {
                 user_id,
                 up_to_seq,
                 message_id,
                 at,
-            } => marker(
-                tx,
-                "read",
-                id,
-                user_id,
-                *up_to_seq,
-                message_id.to_string(),
-                micros(*at),
-            )?,
+            } => {
+                marker(
+                    tx,
+                    "read",
+                    id,
+                    user_id,
+                    *up_to_seq,
+                    message_id.to_string(),
+                    micros(*at),
+                )
+                .await?
+            }
             E::MessagesDelivered {
                 user_id,
                 up_to_seq,
                 message_id,
                 at,
-            } => marker(
-                tx,
-                "delivered",
-                id,
-                user_id,
-                *up_to_seq,
-                message_id.to_string(),
-                micros(*at),
-            )?,
+            } => {
+                marker(
+                    tx,
+                    "delivered",
+                    id,
+                    user_id,
+                    *up_to_seq,
+                    message_id.to_string(),
+                    micros(*at),
+                )
+                .await?
+            }
             _ => {}
         }
         Ok(())

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use pawpost_domain::{ConversationEvent as E, MessageId, PersonalText};
 
 use super::{enum_str, is_message_event, json, text, Projector};
-use crate::db::{insert_many, micros, DbError, Dialect, Tx, Value};
+use crate::db::{insert_many, micros, Arg, DbError, Dialect, Tx};
 use crate::envelope::{DomainEvent, Envelope};
 
 /// Projects everything that happens to messages.
@@ -16,8 +16,8 @@ pub struct MessagesProjector;
 /// Replaces the message's search entry with `content` (or removes it).
 /// The text is stored lower-cased (Unicode): search lower-cases its query the same way, so
 /// case folds identically on both backends, beyond ASCII too.
-fn index(
-    tx: &mut dyn Tx,
+async fn index(
+    tx: &mut Tx,
     message: &MessageId,
     conv: &str,
     content: Option<&str>,
@@ -28,32 +28,37 @@ fn index(
     match tx.dialect() {
         Dialect::Sqlite => {
             // FTS5 deletes efficiently by rowid only: the row shares the message row's rowid.
-            let Some(row) = tx.query_opt(
-                "SELECT rowid FROM rm_messages WHERE id = $1",
-                &[id.clone().into()],
-            )?
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT rowid FROM rm_messages WHERE id = $1",
+                    &[id.clone().into()],
+                )
+                .await?
             else {
                 return Ok(());
             };
             let rowid = row.int(0)?;
-            tx.execute("DELETE FROM rm_search WHERE rowid = $1", &[rowid.into()])?;
+            tx.execute("DELETE FROM rm_search WHERE rowid = $1", &[rowid.into()])
+                .await?;
             if let Some(c) = content.filter(|c| !c.is_empty()) {
                 tx.execute(
                     "INSERT INTO rm_search (rowid, content) VALUES ($1, $2)",
                     &[rowid.into(), c.into()],
-                )?;
+                )
+                .await?;
             }
         }
         Dialect::Postgres => {
             tx.execute(
                 "DELETE FROM rm_search WHERE message_id = $1",
                 &[id.clone().into()],
-            )?;
+            )
+            .await?;
             if let Some(c) = content.filter(|c| !c.is_empty()) {
                 tx.execute(
                     "INSERT INTO rm_search (message_id, conversation_id, content) VALUES ($1, $2, $3)",
                     &[id.into(), conv.into(), c.into()],
-                )?;
+                ).await?;
             }
         }
     }
@@ -68,12 +73,13 @@ fn index(
 /// message as it stands, in the same transaction that clears the mark. A crash in between
 /// leaves the mark, and the next run finishes the job. The result is the same index as one
 /// built incrementally (the property tests compare them).
-fn search_deferred(tx: &mut dyn Tx) -> Result<bool, DbError> {
+async fn search_deferred(tx: &mut Tx) -> Result<bool, DbError> {
     if tx.dialect() != Dialect::Sqlite {
         return Ok(false);
     }
     Ok(tx
-        .query_opt("SELECT 1 FROM rm_search_deferred LIMIT 1", &[])?
+        .query_opt("SELECT 1 FROM rm_search_deferred LIMIT 1", &[])
+        .await?
         .is_some())
 }
 
@@ -91,14 +97,14 @@ fn search_text(content: &PersonalText) -> Option<String> {
 struct NewMessage<'a> {
     id: MessageId,
     conv: String,
-    row: Vec<Value>,
+    row: Vec<Arg>,
     mentions: Vec<String>,
     seq: u64,
     edited_at: Option<i64>,
     edit_count: i64,
     deleted: Option<(i64, String)>,
     /// `(version_no, content, erased, at)`: the original, then each edit.
-    versions: Vec<(u64, Value, bool, i64)>,
+    versions: Vec<(u64, Arg, bool, i64)>,
     /// `(user, reaction, at)`, in the order added.
     reactions: Vec<(String, String, i64)>,
     search: Option<String>,
@@ -241,8 +247,8 @@ fn subject(event: &E) -> Option<MessageId> {
 
 /// Writes new messages with multi-row statements; returns the ones that were already there
 /// (their `MessageSent` was applied before: nothing of them is written).
-fn write_new<'a>(
-    tx: &mut dyn Tx,
+async fn write_new<'a>(
+    tx: &mut Tx,
     messages: Vec<NewMessage<'a>>,
     search_now: bool,
 ) -> Result<Vec<NewMessage<'a>>, DbError> {
@@ -264,7 +270,8 @@ fn write_new<'a>(
         "ON CONFLICT (id) DO NOTHING RETURNING id"
     };
     let inserted: HashMap<String, Option<i64>> =
-        insert_many(tx, MESSAGE_COLUMNS, MESSAGE_WIDTH, &values, returning)?
+        insert_many(tx, MESSAGE_COLUMNS, MESSAGE_WIDTH, &values, returning)
+            .await?
             .into_iter()
             .map(|r| {
                 let rowid = if sqlite { Some(r.int(1)?) } else { None };
@@ -319,21 +326,24 @@ fn write_new<'a>(
         5,
         &versions,
         "ON CONFLICT (message_id, version_no) DO NOTHING",
-    )?;
+    )
+    .await?;
     insert_many(
         tx,
         "INSERT INTO rm_mentions (message_id, user_id, conversation_id, seq)",
         4,
         &mentions,
         "ON CONFLICT (message_id, user_id) DO NOTHING",
-    )?;
+    )
+    .await?;
     insert_many(
         tx,
         "INSERT INTO rm_reactions (message_id, user_id, reaction, at)",
         4,
         &reactions,
         "ON CONFLICT (message_id, user_id, reaction) DO NOTHING",
-    )?;
+    )
+    .await?;
     if sqlite {
         // The search row shares the message row's rowid (FTS5 deletes by rowid only). One
         // row per statement: FTS5 takes a multi-row VALUES list through a temporary table,
@@ -342,7 +352,8 @@ fn write_new<'a>(
             tx.execute(
                 "INSERT INTO rm_search (rowid, content) VALUES ($1, $2)",
                 row,
-            )?;
+            )
+            .await?;
         }
     } else {
         insert_many(
@@ -351,7 +362,8 @@ fn write_new<'a>(
             3,
             &search,
             "ON CONFLICT (message_id) DO NOTHING",
-        )?;
+        )
+        .await?;
     }
     Ok(existing)
 }
@@ -359,7 +371,12 @@ fn write_new<'a>(
 impl MessagesProjector {
     /// Applies one event to rows that may already exist (the path of events about messages
     /// sent in earlier batches, and of a batch seen twice).
-    fn apply_one(&self, tx: &mut dyn Tx, env: &Envelope, search_now: bool) -> Result<(), DbError> {
+    async fn apply_one(
+        &self,
+        tx: &mut Tx,
+        env: &Envelope,
+        search_now: bool,
+    ) -> Result<(), DbError> {
         let DomainEvent::Conversation { id, event } = &env.event else {
             return Ok(());
         };
@@ -368,7 +385,7 @@ impl MessagesProjector {
         match event {
             E::MessageSent { .. } => {
                 if let Some(m) = NewMessage::sent(env)? {
-                    write_new(tx, vec![m], search_now)?;
+                    write_new(tx, vec![m], search_now).await?;
                 }
             }
             E::MessageEdited {
@@ -382,7 +399,7 @@ impl MessagesProjector {
                     "INSERT INTO rm_message_versions (message_id, version_no, content, content_erased, at)
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id, version_no) DO NOTHING",
                     &[message_id.to_string().into(), v.into(), body.clone(), erased.into(), micros(*at).into()],
-                )?;
+                ).await?;
                 if added == 0 {
                     return Ok(());
                 }
@@ -395,18 +412,20 @@ impl MessagesProjector {
                         erased.into(),
                         micros(*at).into(),
                     ],
-                )?;
+                )
+                .await?;
                 let deleted = tx
                     .query_opt(
                         "SELECT deleted_at FROM rm_messages WHERE id = $1",
                         &[message_id.to_string().into()],
-                    )?
+                    )
+                    .await?
                     .map(|r| r.opt_int(0))
                     .transpose()?
                     .flatten()
                     .is_some();
                 if !deleted && search_now {
-                    index(tx, message_id, &conv, content.as_clear())?;
+                    index(tx, message_id, &conv, content.as_clear()).await?;
                 }
             }
             E::MessageDeleted { message_id, by, at } => {
@@ -418,9 +437,10 @@ impl MessagesProjector {
                         micros(*at).into(),
                         by.to_string().into(),
                     ],
-                )?;
+                )
+                .await?;
                 if search_now {
-                    index(tx, message_id, &conv, None)?;
+                    index(tx, message_id, &conv, None).await?;
                 }
             }
             E::ReactionAdded {
@@ -433,7 +453,7 @@ impl MessagesProjector {
                     "INSERT INTO rm_reactions (message_id, user_id, reaction, at) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (message_id, user_id, reaction) DO NOTHING",
                     &[message_id.to_string().into(), user_id.to_string().into(), reaction.to_string().into(), micros(*at).into()],
-                )?;
+                ).await?;
             }
             E::ReactionRemoved {
                 message_id,
@@ -444,7 +464,7 @@ impl MessagesProjector {
                 tx.execute(
                     "DELETE FROM rm_reactions WHERE message_id = $1 AND user_id = $2 AND reaction = $3",
                     &[message_id.to_string().into(), user_id.to_string().into(), reaction.to_string().into()],
-                )?;
+                ).await?;
             }
             _ => {}
         }
@@ -452,6 +472,7 @@ impl MessagesProjector {
     }
 }
 
+#[async_trait::async_trait]
 impl Projector for MessagesProjector {
     fn name(&self) -> &'static str {
         "messages"
@@ -475,36 +496,39 @@ impl Projector for MessagesProjector {
         stream.starts_with("conversation-") && is_message_event(event_type)
     }
 
-    fn apply(&self, tx: &mut dyn Tx, env: &Envelope) -> Result<(), DbError> {
-        let search_now = !search_deferred(tx)?;
-        self.apply_one(tx, env, search_now)
+    async fn apply(&self, tx: &mut Tx, env: &Envelope) -> Result<(), DbError> {
+        let search_now = !search_deferred(tx).await?;
+        self.apply_one(tx, env, search_now).await
     }
 
     /// On SQLite, a rebuild leaves the search index for the end: see [`search_deferred`].
-    fn on_reset(&self, tx: &mut dyn Tx) -> Result<(), DbError> {
+    async fn on_reset(&self, tx: &mut Tx) -> Result<(), DbError> {
         if tx.dialect() == Dialect::Sqlite {
-            tx.execute("DELETE FROM rm_search_deferred", &[])?;
+            tx.execute("DELETE FROM rm_search_deferred", &[]).await?;
             tx.execute(
                 "INSERT INTO rm_search_deferred (since) VALUES ($1)",
                 &[micros(chrono::Utc::now()).into()],
-            )?;
+            )
+            .await?;
         }
         Ok(())
     }
 
     /// Builds the deferred search index, if any, from the messages as they now stand.
-    fn on_caught_up(&self, tx: &mut dyn Tx) -> Result<(), DbError> {
-        if !search_deferred(tx)? {
+    async fn on_caught_up(&self, tx: &mut Tx) -> Result<(), DbError> {
+        if !search_deferred(tx).await? {
             return Ok(());
         }
         let mut after = 0i64;
         loop {
-            let rows = tx.query(
-                "SELECT rowid, content FROM rm_messages
+            let rows = tx
+                .query(
+                    "SELECT rowid, content FROM rm_messages
                  WHERE rowid > $1 AND deleted_at IS NULL AND content IS NOT NULL
                  ORDER BY rowid LIMIT 10000",
-                &[after.into()],
-            )?;
+                    &[after.into()],
+                )
+                .await?;
             let Some(last) = rows.last() else { break };
             after = last.int(0)?;
             for row in rows {
@@ -515,17 +539,18 @@ impl Projector for MessagesProjector {
                 tx.execute(
                     "INSERT INTO rm_search (rowid, content) VALUES ($1, $2)",
                     &[row.int(0)?.into(), content.to_lowercase().into()],
-                )?;
+                )
+                .await?;
             }
         }
-        tx.execute("DELETE FROM rm_search_deferred", &[])?;
+        tx.execute("DELETE FROM rm_search_deferred", &[]).await?;
         Ok(())
     }
 
     /// Messages sent in the batch are folded with the batch's later events about them and
     /// written with multi-row statements; events about older messages go one by one.
-    fn apply_batch(&self, tx: &mut dyn Tx, events: &[&Envelope]) -> Result<(), DbError> {
-        let search_now = !search_deferred(tx)?;
+    async fn apply_batch(&self, tx: &mut Tx, events: &[&Envelope]) -> Result<(), DbError> {
+        let search_now = !search_deferred(tx).await?;
         let mut new: Vec<NewMessage> = Vec::new();
         let mut index: HashMap<MessageId, usize> = HashMap::new();
         let mut older: Vec<&Envelope> = Vec::new();
@@ -547,13 +572,13 @@ impl Projector for MessagesProjector {
                 },
             }
         }
-        for existing in write_new(tx, new, search_now)? {
+        for existing in write_new(tx, new, search_now).await? {
             for env in existing.later {
-                self.apply_one(tx, env, search_now)?;
+                self.apply_one(tx, env, search_now).await?;
             }
         }
         for env in older {
-            self.apply_one(tx, env, search_now)?;
+            self.apply_one(tx, env, search_now).await?;
         }
         Ok(())
     }

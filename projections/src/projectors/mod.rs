@@ -17,6 +17,7 @@ pub use users::UsersProjector;
 /// Turns events into read-model rows. `apply` must be idempotent (upserts, guarded updates):
 /// the runner commits each batch with its checkpoint, so a batch is applied at most once, but
 /// a projector must not rely on it.
+#[async_trait::async_trait]
 pub trait Projector: Send + Sync + 'static {
     /// Its name: the checkpoint key and the `--projection` of `pawpost replay`.
     fn name(&self) -> &'static str;
@@ -30,25 +31,25 @@ pub trait Projector: Send + Sync + 'static {
         true
     }
     /// Applies one event inside the batch's transaction.
-    fn apply(&self, tx: &mut dyn Tx, event: &Envelope) -> Result<(), DbError>;
+    async fn apply(&self, tx: &mut Tx, event: &Envelope) -> Result<(), DbError>;
     /// Applies a batch of events, in log order, inside one transaction. The result must be
     /// the same as applying them one by one (the property tests compare a rebuild in large
     /// batches with incremental projection); projectors override it to write a batch with
     /// multi-row statements.
-    fn apply_batch(&self, tx: &mut dyn Tx, events: &[&Envelope]) -> Result<(), DbError> {
+    async fn apply_batch(&self, tx: &mut Tx, events: &[&Envelope]) -> Result<(), DbError> {
         for event in events {
-            self.apply(tx, event)?;
+            self.apply(tx, event).await?;
         }
         Ok(())
     }
     /// Called by a reset after the tables are emptied, in the same transaction: the
     /// projector may prepare for a rebuild from the start of the log.
-    fn on_reset(&self, _tx: &mut dyn Tx) -> Result<(), DbError> {
+    async fn on_reset(&self, _tx: &mut Tx) -> Result<(), DbError> {
         Ok(())
     }
     /// Called after a batch that reached the end of the log (then known), in the batch's
     /// transaction: the projector may finish work it left for the end of a rebuild.
-    fn on_caught_up(&self, _tx: &mut dyn Tx) -> Result<(), DbError> {
+    async fn on_caught_up(&self, _tx: &mut Tx) -> Result<(), DbError> {
         Ok(())
     }
 }
@@ -81,13 +82,13 @@ pub(crate) fn enum_str<T: Serialize>(v: &T) -> String {
 
 /// The clear text of a personal field and whether it was erased (its key destroyed). Sealed
 /// text means the projector ran without revealing: nothing readable is stored.
-pub(crate) fn text(t: &pawpost_domain::PersonalText) -> (crate::db::Value, bool) {
-    use crate::db::Value;
+pub(crate) fn text(t: &pawpost_domain::PersonalText) -> (crate::db::Arg, bool) {
+    use crate::db::Arg;
     use pawpost_domain::PersonalText;
     match t {
-        PersonalText::Clear(s) => (Value::Text(s.clone()), false),
-        PersonalText::Erased => (Value::Null, true),
-        PersonalText::Sealed(_) => (Value::Null, false),
+        PersonalText::Clear(s) => (Arg::Text(Some(s.clone())), false),
+        PersonalText::Erased => (Arg::NULL_TEXT, true),
+        PersonalText::Sealed(_) => (Arg::NULL_TEXT, false),
     }
 }
 

@@ -5,34 +5,36 @@ use pawpost_codec::Reveal;
 use pawpost_domain::{ConversationId, UserEvent as E, UserId};
 
 use super::{enum_str, text, Projector};
-use crate::db::{micros, DbError, Tx, Value};
+use crate::db::{micros, Arg, DbError, Tx};
 use crate::envelope::{DomainEvent, Envelope};
 
 /// Projects the user streams.
 pub struct UsersProjector;
 
 /// Sets one column of the user's settings row for a conversation, creating the row.
-fn setting(
-    tx: &mut dyn Tx,
+async fn setting(
+    tx: &mut Tx,
     user: &UserId,
     conv: &ConversationId,
     assignments: &str,
-    values: Vec<Value>,
+    values: Vec<Arg>,
 ) -> Result<(), DbError> {
     tx.execute(
         "INSERT INTO rm_user_conversations (user_id, conversation_id) VALUES ($1, $2)
          ON CONFLICT (user_id, conversation_id) DO NOTHING",
         &[user.to_string().into(), conv.to_string().into()],
-    )?;
-    let mut params: Vec<Value> = vec![user.to_string().into(), conv.to_string().into()];
+    )
+    .await?;
+    let mut params: Vec<Arg> = vec![user.to_string().into(), conv.to_string().into()];
     params.extend(values);
     tx.execute(
         &format!("UPDATE rm_user_conversations SET {assignments} WHERE user_id = $1 AND conversation_id = $2"),
         &params,
-    )?;
+    ).await?;
     Ok(())
 }
 
+#[async_trait::async_trait]
 impl Projector for UsersProjector {
     fn name(&self) -> &'static str {
         "users"
@@ -56,7 +58,7 @@ impl Projector for UsersProjector {
         stream.starts_with("user-")
     }
 
-    fn apply(&self, tx: &mut dyn Tx, env: &Envelope) -> Result<(), DbError> {
+    async fn apply(&self, tx: &mut Tx, env: &Envelope) -> Result<(), DbError> {
         let DomainEvent::User { id: user, event } = &env.event else {
             return Ok(());
         };
@@ -66,47 +68,59 @@ impl Projector for UsersProjector {
                 until,
                 level,
                 ..
-            } => setting(
-                tx,
-                user,
-                conversation_id,
-                "muted = TRUE, muted_until = $3, mute_level = $4",
-                vec![until.map(micros).into(), enum_str(level).into()],
-            )?,
+            } => {
+                setting(
+                    tx,
+                    user,
+                    conversation_id,
+                    "muted = TRUE, muted_until = $3, mute_level = $4",
+                    vec![until.map(micros).into(), enum_str(level).into()],
+                )
+                .await?
+            }
             E::ConversationUnmuted {
                 conversation_id, ..
-            } => setting(
-                tx,
-                user,
-                conversation_id,
-                "muted = FALSE, muted_until = NULL, mute_level = NULL",
-                vec![],
-            )?,
+            } => {
+                setting(
+                    tx,
+                    user,
+                    conversation_id,
+                    "muted = FALSE, muted_until = NULL, mute_level = NULL",
+                    vec![],
+                )
+                .await?
+            }
             E::ConversationArchived {
                 conversation_id, ..
-            } => setting(tx, user, conversation_id, "archived = TRUE", vec![])?,
+            } => setting(tx, user, conversation_id, "archived = TRUE", vec![]).await?,
             E::ConversationUnarchived {
                 conversation_id, ..
-            } => setting(tx, user, conversation_id, "archived = FALSE", vec![])?,
+            } => setting(tx, user, conversation_id, "archived = FALSE", vec![]).await?,
             E::ConversationPinned {
                 conversation_id,
                 at,
-            } => setting(
-                tx,
-                user,
-                conversation_id,
-                "pinned = TRUE, pinned_at = $3",
-                vec![micros(*at).into()],
-            )?,
+            } => {
+                setting(
+                    tx,
+                    user,
+                    conversation_id,
+                    "pinned = TRUE, pinned_at = $3",
+                    vec![micros(*at).into()],
+                )
+                .await?
+            }
             E::ConversationUnpinned {
                 conversation_id, ..
-            } => setting(
-                tx,
-                user,
-                conversation_id,
-                "pinned = FALSE, pinned_at = NULL",
-                vec![],
-            )?,
+            } => {
+                setting(
+                    tx,
+                    user,
+                    conversation_id,
+                    "pinned = FALSE, pinned_at = NULL",
+                    vec![],
+                )
+                .await?
+            }
             E::MessagesHiddenForMe {
                 conversation_id,
                 message_ids,
@@ -122,7 +136,8 @@ impl Projector for UsersProjector {
                             conversation_id.to_string().into(),
                             micros(*at).into(),
                         ],
-                    )?;
+                    )
+                    .await?;
                 }
             }
             E::UserBlocked {
@@ -135,18 +150,19 @@ impl Projector for UsersProjector {
                     .as_ref()
                     .map(text)
                     .map(|(v, _)| v)
-                    .unwrap_or(Value::Null);
+                    .unwrap_or(Arg::NULL_TEXT);
                 tx.execute(
                     "INSERT INTO rm_blocks (user_id, blocked_id, reason, at) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (user_id, blocked_id) DO UPDATE SET reason = excluded.reason, at = excluded.at",
                     &[user.to_string().into(), user_id.to_string().into(), reason, micros(*at).into()],
-                )?;
+                ).await?;
             }
             E::UserUnblocked { user_id, .. } => {
                 tx.execute(
                     "DELETE FROM rm_blocks WHERE user_id = $1 AND blocked_id = $2",
                     &[user.to_string().into(), user_id.to_string().into()],
-                )?;
+                )
+                .await?;
             }
             E::DraftSaved {
                 conversation_id,
@@ -170,7 +186,7 @@ impl Projector for UsersProjector {
                         reply_to.map(|r| r.to_string()).into(),
                         micros(*at).into(),
                     ],
-                )?;
+                ).await?;
             }
             E::ProfileUpdated {
                 display_name,
@@ -194,7 +210,8 @@ impl Projector for UsersProjector {
                         locale.as_ref().map(|l| l.as_str().to_string()).into(),
                         micros(*at).into(),
                     ],
-                )?;
+                )
+                .await?;
             }
             E::DraftCleared {
                 conversation_id, ..
@@ -202,7 +219,8 @@ impl Projector for UsersProjector {
                 tx.execute(
                     "DELETE FROM rm_drafts WHERE user_id = $1 AND conversation_id = $2",
                     &[user.to_string().into(), conversation_id.to_string().into()],
-                )?;
+                )
+                .await?;
             }
         }
         Ok(())

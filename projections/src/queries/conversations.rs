@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{time, VISIBLE};
-use crate::db::{DbError, Tx, Value};
+use crate::db::{Arg, DbError, Tx};
 use crate::render;
 
 /// Filters and paging of the list.
@@ -98,12 +98,14 @@ fn summary_sql(extra: &str, order_and_limit: &str) -> String {
     )
 }
 
-fn last_message(tx: &mut dyn Tx, conv: &str, seq: i64) -> Result<Option<LastMessage>, DbError> {
-    let row = tx.query_opt(
-        "SELECT id, seq, sender_id, kind, content, deleted_at, content_erased, created_at
+async fn last_message(tx: &mut Tx, conv: &str, seq: i64) -> Result<Option<LastMessage>, DbError> {
+    let row = tx
+        .query_opt(
+            "SELECT id, seq, sender_id, kind, content, deleted_at, content_erased, created_at
          FROM rm_messages WHERE conversation_id = $1 AND seq = $2",
-        &[conv.into(), seq.into()],
-    )?;
+            &[conv.into(), seq.into()],
+        )
+        .await?;
     row.map(|r| {
         Ok(LastMessage {
             id: r.text(0)?,
@@ -121,17 +123,17 @@ fn last_message(tx: &mut dyn Tx, conv: &str, seq: i64) -> Result<Option<LastMess
     .transpose()
 }
 
-fn summaries(
-    tx: &mut dyn Tx,
+async fn summaries(
+    tx: &mut Tx,
     sql: &str,
-    params: &[Value],
+    params: &[Arg],
 ) -> Result<Vec<ConversationSummary>, DbError> {
-    let rows = tx.query(sql, params)?;
+    let rows = tx.query(sql, params).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let id = r.text(0)?;
         let last = match r.opt_int(16)? {
-            Some(seq) => last_message(tx, &id, seq)?,
+            Some(seq) => last_message(tx, &id, seq).await?,
             None => None,
         };
         out.push(ConversationSummary {
@@ -161,10 +163,14 @@ fn summaries(
 
 /// The user's conversations (current participant only): pinned first, then by last activity;
 /// filtered by kind and archive state; paged.
-pub fn list(tx: &mut dyn Tx, user: &str, filter: &ListFilter) -> Result<ConversationPage, DbError> {
+pub async fn list(
+    tx: &mut Tx,
+    user: &str,
+    filter: &ListFilter,
+) -> Result<ConversationPage, DbError> {
     let page_size = filter.page_size.clamp(1, 200);
     let page = filter.page.max(1);
-    let mut params: Vec<Value> = vec![user.into()];
+    let mut params: Vec<Arg> = vec![user.into()];
     let mut extra = String::new();
     if let Some(kind) = &filter.kind {
         params.push(kind.clone().into());
@@ -188,30 +194,31 @@ pub fn list(tx: &mut dyn Tx, user: &str, filter: &ListFilter) -> Result<Conversa
             params.len()
         ),
     );
-    let mut conversations = summaries(tx, &sql, &params)?;
+    let mut conversations = summaries(tx, &sql, &params).await?;
     let has_more = conversations.len() > page_size as usize;
     conversations.truncate(page_size as usize);
     Ok(ConversationPage {
         conversations,
-        unread_total: unread_total(tx, user)?,
+        unread_total: unread_total(tx, user).await?,
         has_more,
     })
 }
 
 /// One conversation as the list would show it to `user`, if they are a current participant.
-pub fn summary(
-    tx: &mut dyn Tx,
+pub async fn summary(
+    tx: &mut Tx,
     user: &str,
     conversation: &str,
 ) -> Result<Option<ConversationSummary>, DbError> {
     let sql = summary_sql("AND c.id = $2", "");
-    Ok(summaries(tx, &sql, &[user.into(), conversation.into()])?
+    Ok(summaries(tx, &sql, &[user.into(), conversation.into()])
+        .await?
         .into_iter()
         .next())
 }
 
 /// Unread messages over all of the user's current conversations.
-pub fn unread_total(tx: &mut dyn Tx, user: &str) -> Result<u64, DbError> {
+pub async fn unread_total(tx: &mut Tx, user: &str) -> Result<u64, DbError> {
     let sql = format!(
         "SELECT count(*) FROM rm_participants p
          JOIN rm_messages m ON m.conversation_id = p.conversation_id
@@ -219,7 +226,8 @@ pub fn unread_total(tx: &mut dyn Tx, user: &str) -> Result<u64, DbError> {
            AND m.deleted_at IS NULL AND {VISIBLE}"
     );
     Ok(tx
-        .query_opt(&sql, &[user.into()])?
+        .query_opt(&sql, &[user.into()])
+        .await?
         .map(|r| r.int(0))
         .transpose()?
         .unwrap_or(0) as u64)
@@ -256,12 +264,12 @@ pub struct ParticipantView {
 }
 
 /// The participants of a conversation (current first, then former), if `user` is a current one.
-pub fn participants(
-    tx: &mut dyn Tx,
+pub async fn participants(
+    tx: &mut Tx,
     user: &str,
     conversation: &str,
 ) -> Result<Option<Vec<ParticipantView>>, DbError> {
-    if !is_participant(tx, user, conversation)? {
+    if !is_participant(tx, user, conversation).await? {
         return Ok(None);
     }
     let rows = tx.query(
@@ -271,7 +279,7 @@ pub fn participants(
          WHERE p.conversation_id = $1
          ORDER BY p.active DESC, p.joined_at, p.user_id",
         &[conversation.into()],
-    )?;
+    ).await?;
     rows.into_iter()
         .map(|r| {
             let read = r.int(7)? as u64;
@@ -300,28 +308,30 @@ pub fn participants(
 }
 
 /// Whether `user` is a current participant of `conversation`.
-pub fn is_participant(tx: &mut dyn Tx, user: &str, conversation: &str) -> Result<bool, DbError> {
+pub async fn is_participant(tx: &mut Tx, user: &str, conversation: &str) -> Result<bool, DbError> {
     Ok(tx
         .query_opt(
             "SELECT 1 FROM rm_participants WHERE conversation_id = $1 AND user_id = $2 AND active = TRUE",
             &[conversation.into(), user.into()],
-        )?
+        ).await?
         .is_some())
 }
 
 /// Details and participants of a conversation, if `user` is a current participant.
-pub fn detail(
-    tx: &mut dyn Tx,
+pub async fn detail(
+    tx: &mut Tx,
     user: &str,
     conversation: &str,
 ) -> Result<Option<ConversationDetail>, DbError> {
-    let Some(summary) = summary(tx, user, conversation)? else {
+    let Some(summary) = summary(tx, user, conversation).await? else {
         return Ok(None);
     };
-    let Some(row) = tx.query_opt(
-        "SELECT description, created_by FROM rm_conversations WHERE id = $1",
-        &[conversation.into()],
-    )?
+    let Some(row) = tx
+        .query_opt(
+            "SELECT description, created_by FROM rm_conversations WHERE id = $1",
+            &[conversation.into()],
+        )
+        .await?
     else {
         return Ok(None);
     };
@@ -329,6 +339,8 @@ pub fn detail(
         summary,
         description: row.opt_text(0)?,
         created_by: row.text(1)?,
-        participants: participants(tx, user, conversation)?.unwrap_or_default(),
+        participants: participants(tx, user, conversation)
+            .await?
+            .unwrap_or_default(),
     }))
 }

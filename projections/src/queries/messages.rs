@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::conversations::is_participant;
 use super::{time, VISIBLE};
-use crate::db::{DbError, Row, Tx, Value};
+use crate::db::{Arg, DbError, Row, Tx};
 use crate::render::{self, AttachmentView, LocationView};
 
 /// Paging of a conversation's messages, by `seq`.
@@ -93,7 +93,7 @@ fn parse<T: serde::de::DeserializeOwned>(s: Option<String>) -> Result<Option<T>,
         .transpose()
 }
 
-pub(crate) fn view(tx: &mut dyn Tx, r: &Row, show_deleted: bool) -> Result<MessageView, DbError> {
+pub(crate) async fn view(tx: &mut Tx, r: &Row, show_deleted: bool) -> Result<MessageView, DbError> {
     let id = r.text(0)?;
     let deleted_at = r.opt_int(17)?;
     let deleted = deleted_at.is_some();
@@ -103,7 +103,7 @@ pub(crate) fn view(tx: &mut dyn Tx, r: &Row, show_deleted: bool) -> Result<Messa
             .query_opt(
                 "SELECT id, sender_id, kind, content, deleted_at, content_erased FROM rm_messages WHERE id = $1",
                 &[rid.clone().into()],
-            )?
+            ).await?
             .map(|p| {
                 Ok::<_, DbError>(ReplyPreview {
                     id: p.text(0)?,
@@ -118,7 +118,7 @@ pub(crate) fn view(tx: &mut dyn Tx, r: &Row, show_deleted: bool) -> Result<Messa
     for row in tx.query(
         "SELECT reaction, user_id FROM rm_reactions WHERE message_id = $1 ORDER BY reaction, at, user_id",
         &[id.clone().into()],
-    )? {
+    ).await? {
         groups.entry(row.text(0)?).or_default().push(row.text(1)?);
     }
     let forwarded: Option<serde_json::Value> = parse(r.opt_text(10)?)?;
@@ -166,17 +166,17 @@ pub(crate) fn view(tx: &mut dyn Tx, r: &Row, show_deleted: bool) -> Result<Messa
 
 /// A page of the conversation's messages visible to `user`, oldest first; `None` if `user`
 /// is not a current participant. Without `after`, the newest page (before `before`).
-pub fn list(
-    tx: &mut dyn Tx,
+pub async fn list(
+    tx: &mut Tx,
     user: &str,
     conversation: &str,
     q: &MessageQuery,
 ) -> Result<Option<MessagePage>, DbError> {
-    if !is_participant(tx, user, conversation)? {
+    if !is_participant(tx, user, conversation).await? {
         return Ok(None);
     }
     let limit = q.limit.clamp(1, 200);
-    let mut params: Vec<Value> = vec![user.into(), conversation.into()];
+    let mut params: Vec<Arg> = vec![user.into(), conversation.into()];
     let mut cond = String::new();
     if let Some(b) = q.before {
         params.push(b.into());
@@ -198,11 +198,11 @@ pub fn list(
          ORDER BY m.seq {order} LIMIT ${}",
         params.len()
     );
-    let rows = tx.query(&sql, &params)?;
+    let rows = tx.query(&sql, &params).await?;
     let has_more = rows.len() > limit as usize;
     let mut messages = Vec::with_capacity(rows.len());
     for r in rows.iter().take(limit as usize) {
-        messages.push(view(tx, r, q.include_deleted_content)?);
+        messages.push(view(tx, r, q.include_deleted_content).await?);
     }
     messages.sort_by_key(|m| m.seq);
     Ok(Some(MessagePage {
@@ -214,8 +214,8 @@ pub fn list(
 }
 
 /// One message, if visible to `user` (a current participant).
-pub fn get(
-    tx: &mut dyn Tx,
+pub async fn get(
+    tx: &mut Tx,
     user: &str,
     message: &str,
     show_deleted: bool,
@@ -225,10 +225,10 @@ pub fn get(
          JOIN rm_participants p ON p.conversation_id = m.conversation_id AND p.user_id = $1 AND p.active = TRUE
          WHERE m.id = $2 AND {VISIBLE}"
     );
-    let Some(row) = tx.query_opt(&sql, &[user.into(), message.into()])? else {
+    let Some(row) = tx.query_opt(&sql, &[user.into(), message.into()]).await? else {
         return Ok(None);
     };
-    view(tx, &row, show_deleted).map(Some)
+    view(tx, &row, show_deleted).await.map(Some)
 }
 
 /// A version of a message's text.
@@ -243,23 +243,25 @@ pub struct MessageVersion {
 }
 
 /// Every version of a message's text, oldest first (the original, then each edit).
-pub fn history(
-    tx: &mut dyn Tx,
+pub async fn history(
+    tx: &mut Tx,
     user: &str,
     message: &str,
     show_deleted: bool,
 ) -> Result<Option<Vec<MessageVersion>>, DbError> {
-    let Some(m) = get(tx, user, message, show_deleted)? else {
+    let Some(m) = get(tx, user, message, show_deleted).await? else {
         return Ok(None);
     };
     if m.is_deleted && !show_deleted {
         return Ok(Some(Vec::new()));
     }
-    let rows = tx.query(
-        "SELECT version_no, content, content_erased, at FROM rm_message_versions
+    let rows = tx
+        .query(
+            "SELECT version_no, content, content_erased, at FROM rm_message_versions
          WHERE message_id = $1 ORDER BY version_no",
-        &[message.into()],
-    )?;
+            &[message.into()],
+        )
+        .await?;
     rows.into_iter()
         .map(|r| {
             Ok(MessageVersion {
@@ -291,15 +293,17 @@ pub struct Receipts {
 
 /// Receipts of a message visible to `user`: participants (other than the sender) whose read
 /// marker — or delivered marker, the further of the two — reached its seq.
-pub fn receipts(tx: &mut dyn Tx, user: &str, message: &str) -> Result<Option<Receipts>, DbError> {
-    let Some(m) = get(tx, user, message, false)? else {
+pub async fn receipts(tx: &mut Tx, user: &str, message: &str) -> Result<Option<Receipts>, DbError> {
+    let Some(m) = get(tx, user, message, false).await? else {
         return Ok(None);
     };
-    let rows = tx.query(
-        "SELECT user_id, read_seq, read_at, delivered_seq, delivered_at FROM rm_participants
+    let rows = tx
+        .query(
+            "SELECT user_id, read_seq, read_at, delivered_seq, delivered_at FROM rm_participants
          WHERE conversation_id = $1 AND user_id <> $2 ORDER BY user_id",
-        &[m.conversation_id.clone().into(), m.sender_id.clone().into()],
-    )?;
+            &[m.conversation_id.clone().into(), m.sender_id.clone().into()],
+        )
+        .await?;
     let mut out = Receipts {
         read_by: Vec::new(),
         delivered_to: Vec::new(),

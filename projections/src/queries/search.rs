@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::messages::{view, MessageView, COLUMNS};
 use super::VISIBLE;
-use crate::db::{micros, DbError, Dialect, Tx, Value};
+use crate::db::{micros, Arg, DbError, Dialect, Tx};
 
 /// What to search for.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +45,7 @@ fn like_pattern(text: &str) -> String {
 
 /// Messages visible to `user` (current participant, inside their membership ranges, not
 /// deleted, not hidden for them) whose text contains `q.text`, case-insensitively.
-pub fn search(tx: &mut dyn Tx, user: &str, q: &SearchQuery) -> Result<SearchResults, DbError> {
+pub async fn search(tx: &mut Tx, user: &str, q: &SearchQuery) -> Result<SearchResults, DbError> {
     let text = q.text.trim();
     if text.is_empty() {
         return Ok(SearchResults {
@@ -54,7 +54,7 @@ pub fn search(tx: &mut dyn Tx, user: &str, q: &SearchQuery) -> Result<SearchResu
         });
     }
     // The index holds lower-cased text; fold the query the same way (Unicode, not only ASCII).
-    let mut params: Vec<Value> = vec![user.into(), like_pattern(&text.to_lowercase()).into()];
+    let mut params: Vec<Arg> = vec![user.into(), like_pattern(&text.to_lowercase()).into()];
     let matcher = match tx.dialect() {
         // Both trigram indexes answer LIKE '%…%' (partial words, CJK).
         Dialect::Sqlite => {
@@ -87,23 +87,26 @@ pub fn search(tx: &mut dyn Tx, user: &str, q: &SearchQuery) -> Result<SearchResu
          WHERE {matcher} AND m.deleted_at IS NULL AND {VISIBLE} {cond}"
     );
     let total = tx
-        .query_opt(&format!("SELECT count(*) {base}"), &params)?
+        .query_opt(&format!("SELECT count(*) {base}"), &params)
+        .await?
         .map(|r| r.int(0))
         .transpose()?
         .unwrap_or(0) as u64;
     params.push(i64::from(q.limit.clamp(1, 100)).into());
     params.push(i64::from(q.offset).into());
-    let rows = tx.query(
-        &format!(
-            "SELECT {COLUMNS} {base} ORDER BY m.created_at DESC, m.id LIMIT ${} OFFSET ${}",
-            params.len() - 1,
-            params.len()
-        ),
-        &params,
-    )?;
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {COLUMNS} {base} ORDER BY m.created_at DESC, m.id LIMIT ${} OFFSET ${}",
+                params.len() - 1,
+                params.len()
+            ),
+            &params,
+        )
+        .await?;
     let mut results = Vec::with_capacity(rows.len());
     for r in &rows {
-        results.push(view(tx, r, false)?);
+        results.push(view(tx, r, false).await?);
     }
     Ok(SearchResults {
         results,

@@ -19,11 +19,12 @@ pub struct UserView {
 }
 
 /// One user of the directory.
-pub fn get(tx: &mut dyn Tx, id: &str) -> Result<Option<UserView>, DbError> {
+pub async fn get(tx: &mut Tx, id: &str) -> Result<Option<UserView>, DbError> {
     tx.query_opt(
         "SELECT id, display_name, avatar_url, role, locale, updated_at FROM rm_users WHERE id = $1",
         &[id.into()],
-    )?
+    )
+    .await?
     .map(|r| {
         Ok(UserView {
             id: r.text(0)?,
@@ -47,11 +48,12 @@ pub struct BlockView {
 }
 
 /// Whom `user` blocks.
-pub fn blocks(tx: &mut dyn Tx, user: &str) -> Result<Vec<BlockView>, DbError> {
+pub async fn blocks(tx: &mut Tx, user: &str) -> Result<Vec<BlockView>, DbError> {
     tx.query(
         "SELECT blocked_id, reason, at FROM rm_blocks WHERE user_id = $1 ORDER BY at, blocked_id",
         &[user.into()],
-    )?
+    )
+    .await?
     .into_iter()
     .map(|r| {
         Ok(BlockView {
@@ -64,12 +66,13 @@ pub fn blocks(tx: &mut dyn Tx, user: &str) -> Result<Vec<BlockView>, DbError> {
 }
 
 /// Whether `blocker` blocks `blocked`.
-pub fn is_blocked(tx: &mut dyn Tx, blocker: &str, blocked: &str) -> Result<bool, DbError> {
+pub async fn is_blocked(tx: &mut Tx, blocker: &str, blocked: &str) -> Result<bool, DbError> {
     Ok(tx
         .query_opt(
             "SELECT 1 FROM rm_blocks WHERE user_id = $1 AND blocked_id = $2",
             &[blocker.into(), blocked.into()],
-        )?
+        )
+        .await?
         .is_some())
 }
 
@@ -85,8 +88,8 @@ pub struct DraftView {
 }
 
 /// The user's drafts, or the one of `conversation`.
-pub fn drafts(
-    tx: &mut dyn Tx,
+pub async fn drafts(
+    tx: &mut Tx,
     user: &str,
     conversation: Option<&str>,
 ) -> Result<Vec<DraftView>, DbError> {
@@ -95,12 +98,12 @@ pub fn drafts(
             "SELECT conversation_id, content, content_erased, reply_to, updated_at FROM rm_drafts
              WHERE user_id = $1 AND conversation_id = $2",
             &[user.into(), c.into()],
-        )?,
+        ).await?,
         None => tx.query(
             "SELECT conversation_id, content, content_erased, reply_to, updated_at FROM rm_drafts
              WHERE user_id = $1 ORDER BY updated_at DESC",
             &[user.into()],
-        )?,
+        ).await?,
     };
     rows.into_iter()
         .map(|r| {

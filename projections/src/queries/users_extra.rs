@@ -24,12 +24,13 @@ impl MembershipRange {
 }
 
 /// Every stretch of every conversation `user` took part in.
-pub fn membership_ranges(tx: &mut dyn Tx, user: &str) -> Result<Vec<MembershipRange>, DbError> {
+pub async fn membership_ranges(tx: &mut Tx, user: &str) -> Result<Vec<MembershipRange>, DbError> {
     tx.query(
         "SELECT conversation_id, from_seq, to_seq FROM rm_membership_ranges WHERE user_id = $1
          ORDER BY conversation_id, from_seq",
         &[user.into()],
-    )?
+    )
+    .await?
     .into_iter()
     .map(|r| {
         Ok(MembershipRange {
@@ -43,11 +44,14 @@ pub fn membership_ranges(tx: &mut dyn Tx, user: &str) -> Result<Vec<MembershipRa
 
 /// How far projector `name` has applied the log (start if it never ran). Unlike
 /// [`crate::checkpoint::load`] it takes no lock: for readers, not for projectors.
-pub fn projected_position(tx: &mut dyn Tx, name: &str) -> Result<Position, DbError> {
-    match tx.query_opt(
-        "SELECT commit_pos, seq_pos FROM projection_checkpoints WHERE name = $1",
-        &[name.into()],
-    )? {
+pub async fn projected_position(tx: &mut Tx, name: &str) -> Result<Position, DbError> {
+    match tx
+        .query_opt(
+            "SELECT commit_pos, seq_pos FROM projection_checkpoints WHERE name = $1",
+            &[name.into()],
+        )
+        .await?
+    {
         Some(row) => Ok(Position {
             commit: u64::try_from(row.int(0)?).unwrap_or(0),
             seq: u64::try_from(row.int(1)?).unwrap_or(0),

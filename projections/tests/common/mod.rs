@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Utc;
+use futures::future::BoxFuture;
 use pawpost_codec::EventCodec;
 use pawpost_commands::{CommandError, CommandHandler, CommandMeta, Outcome};
 use pawpost_domain::values::{DisplayName, MessageBody, MessageKind};
@@ -35,9 +36,8 @@ impl World {
         Self::over(store, Some(dir))
     }
 
-    pub async fn postgres() -> Option<World> {
-        let store = pawpost_store::testing::postgres().await?;
-        Some(Self::over(store, None))
+    pub async fn postgres() -> World {
+        Self::over(pawpost_store::testing::postgres().await, None)
     }
 
     pub fn over(store: Arc<dyn EventStore>, dir: Option<tempfile::TempDir>) -> World {
@@ -136,7 +136,7 @@ impl World {
 
     /// Every read-model table and the checkpoints (see [`dump`]).
     pub async fn dump(&self) -> Dump {
-        self.q(dump).await
+        self.q(|tx| Box::pin(dump(tx))).await
     }
 
     /// Empties every projector's tables and checkpoint, then rebuilds them from the log.
@@ -147,12 +147,15 @@ impl World {
         self.project().await;
     }
 
+    /// Runs `f` in a transaction on the read models and commits.
     pub async fn q<T, F>(&self, f: F) -> T
     where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn Tx) -> Result<T, DbError> + Send + 'static,
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, DbError>>,
     {
-        self.projections.db().transaction(f).await.unwrap()
+        let mut tx = self.projections.db().begin().await.unwrap();
+        let value = f(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        value
     }
 
     pub async fn send(&self, conv: ConversationId, from: &str, text: &str) -> MessageId {
@@ -183,7 +186,7 @@ impl World {
 pub type Dump = BTreeMap<String, Vec<String>>;
 
 /// Reads a [`Dump`] inside a transaction.
-pub fn dump(tx: &mut dyn Tx) -> Result<Dump, DbError> {
+pub async fn dump(tx: &mut Tx) -> Result<Dump, DbError> {
     let mut out = Dump::new();
     let tables = projectors::all()
         .iter()
@@ -214,9 +217,10 @@ pub fn dump(tx: &mut dyn Tx) -> Result<Dump, DbError> {
         }));
     for (name, sql) in queries {
         let mut rows: Vec<String> = tx
-            .query(&sql, &[])?
+            .query(&sql, &[])
+            .await?
             .iter()
-            .map(|r| format!("{:?}", r.0))
+            .map(|r| format!("{:?}", r.values()))
             .collect();
         rows.sort();
         out.insert(name, rows);
@@ -312,7 +316,7 @@ macro_rules! both {
         mod postgres { $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let Some(w) = $crate::common::World::postgres().await else { return };
+                let w = $crate::common::World::postgres().await;
                 super::$name(w).await;
             }
         )* }

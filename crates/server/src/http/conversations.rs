@@ -125,11 +125,8 @@ async fn list(
         page_size,
     };
     let user = caller.id.to_string();
-    let page = state
-        .projections
-        .db()
-        .read(move |tx| conversations::list(tx, &user, &filter))
-        .await?;
+    let mut tx = state.projections.db().read().await?;
+    let page = conversations::list(&mut tx, &user, &filter).await?;
     Ok(Json(page))
 }
 
@@ -199,9 +196,11 @@ async fn detail_of(
     conversation: ConversationId,
 ) -> ApiResult<ConversationDetail> {
     let (user, conv) = (caller.id.to_string(), conversation.to_string());
-    query(state, move |tx| conversations::detail(tx, &user, &conv))
-        .await?
-        .ok_or_else(|| ApiError::not_found("conversation"))
+    query(state, move |tx| {
+        Box::pin(async move { conversations::detail(tx, &user, &conv).await })
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
 /// The caller's list row of the conversation (404 if they do not take part).
@@ -211,9 +210,11 @@ async fn summary_of(
     conversation: ConversationId,
 ) -> ApiResult<ConversationSummary> {
     let (user, conv) = (caller.id.to_string(), conversation.to_string());
-    query(state, move |tx| conversations::summary(tx, &user, &conv))
-        .await?
-        .ok_or_else(|| ApiError::not_found("conversation"))
+    query(state, move |tx| {
+        Box::pin(async move { conversations::summary(tx, &user, &conv).await })
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
 /// User ids from a request list, each checked and known to pawpost; errors name `field[i]`.
@@ -368,7 +369,10 @@ async fn plan(state: &AppState, caller: &Caller, req: &CreateConversation) -> Ap
 /// Whether `blocker` blocks `blocked`.
 async fn blocks(state: &AppState, blocker: &UserId, blocked: &UserId) -> ApiResult<bool> {
     let (a, b) = (blocker.to_string(), blocked.to_string());
-    query(state, move |tx| users::is_blocked(tx, &a, &b)).await
+    query(state, move |tx| {
+        Box::pin(async move { users::is_blocked(tx, &a, &b).await })
+    })
+    .await
 }
 
 /// Creates a direct or group conversation, optionally with a first message.
@@ -613,7 +617,7 @@ async fn participants_of(
 ) -> ApiResult<Vec<ParticipantView>> {
     let (user, conv) = (caller.id.to_string(), conversation.to_string());
     query(state, move |tx| {
-        conversations::participants(tx, &user, &conv)
+        Box::pin(async move { conversations::participants(tx, &user, &conv).await })
     })
     .await?
     .ok_or_else(|| ApiError::not_found("conversation"))
@@ -978,7 +982,10 @@ async fn marker_message(
         .ok_or_else(|| ApiError::invalid("messageId", "messageId is required"))?;
     let message = extract::message_id(raw, "messageId")?;
     let (user, msg) = (caller.id.to_string(), message.to_string());
-    let found = query(state, move |tx| messages::get(tx, &user, &msg, false)).await?;
+    let found = query(state, move |tx| {
+        Box::pin(async move { messages::get(tx, &user, &msg, false).await })
+    })
+    .await?;
     match found {
         Some(m) if m.conversation_id == id.to_string() => Ok(message),
         _ => Err(ApiError::not_found("message")),
@@ -1022,18 +1029,21 @@ async fn read(
     }
     let (user, conv) = (caller.id.to_string(), id.to_string());
     let counts = query(&state, move |tx| {
-        let summary = conversations::summary(tx, &user, &conv)?;
-        let total = conversations::unread_total(tx, &user)?;
-        let marker = conversations::participants(tx, &user, &conv)?
-            .unwrap_or_default()
-            .into_iter()
-            .find(|p| p.user_id == user)
-            .map_or(0, |p| p.last_read_seq);
-        Ok(summary.map(|s| ReadState {
-            unread_count: s.unread_count,
-            unread_total: total,
-            last_read_seq: marker,
-        }))
+        Box::pin(async move {
+            let summary = conversations::summary(tx, &user, &conv).await?;
+            let total = conversations::unread_total(tx, &user).await?;
+            let marker = conversations::participants(tx, &user, &conv)
+                .await?
+                .unwrap_or_default()
+                .into_iter()
+                .find(|p| p.user_id == user)
+                .map_or(0, |p| p.last_read_seq);
+            Ok(summary.map(|s| ReadState {
+                unread_count: s.unread_count,
+                unread_total: total,
+                last_read_seq: marker,
+            }))
+        })
     })
     .await?
     .ok_or_else(|| ApiError::not_found("conversation"))?;

@@ -84,7 +84,10 @@ async fn visible_message(
     show_deleted: bool,
 ) -> ApiResult<MessageView> {
     let (user, id) = (caller.id.to_string(), message.to_string());
-    let found = query(state, move |tx| messages::get(tx, &user, &id, show_deleted)).await?;
+    let found = query(state, move |tx| {
+        Box::pin(async move { messages::get(tx, &user, &id, show_deleted).await })
+    })
+    .await?;
     found
         .filter(|m| m.conversation_id == conversation.to_string())
         .ok_or_else(|| ApiError::not_found("message"))
@@ -130,7 +133,10 @@ async fn cursor_seq(
         .map_err(|_| ApiError::bad_request("invalid_query", format!("{field} is not a message id")))
         .map_err(|e| e.with_field(field))?;
     let (conv, msg) = (conversation.to_string(), id.to_string());
-    let seq = query(state, move |tx| messages_extra::seq_in(tx, &conv, &msg)).await?;
+    let seq = query(state, move |tx| {
+        Box::pin(async move { messages_extra::seq_in(tx, &conv, &msg).await })
+    })
+    .await?;
     seq.map(Some).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_query",
@@ -180,7 +186,10 @@ async fn list(
         include_deleted_content: p.include_deleted.unwrap_or(false) && moderates(&caller),
     };
     let (user, conv) = (caller.id.to_string(), conversation.to_string());
-    let page = query(&state, move |tx| messages::list(tx, &user, &conv, &q)).await?;
+    let page = query(&state, move |tx| {
+        Box::pin(async move { messages::list(tx, &user, &conv, &q).await })
+    })
+    .await?;
     page.map(Json)
         .ok_or_else(|| ApiError::not_found("conversation"))
 }
@@ -445,7 +454,10 @@ async fn forward_fact(
     original: MessageId,
 ) -> ApiResult<pawpost_domain::conversation::ForwardFact> {
     let (user, id) = (caller.id.to_string(), original.to_string());
-    let found = query(state, move |tx| messages::get(tx, &user, &id, false)).await?;
+    let found = query(state, move |tx| {
+        Box::pin(async move { messages::get(tx, &user, &id, false).await })
+    })
+    .await?;
     let m = found
         .filter(|m| !m.is_deleted)
         .ok_or_else(|| ApiError::not_found("forwarded message").with_field("forwardedFrom"))?;
@@ -702,9 +714,11 @@ async fn detail(
     support::require_participant(&state, &caller, conversation).await?;
     let m = visible_message(&state, &caller, conversation, message, moderates(&caller)).await?;
     let (user, id) = (caller.id.to_string(), message.to_string());
-    let receipts = query(&state, move |tx| messages::receipts(tx, &user, &id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("message"))?;
+    let receipts = query(&state, move |tx| {
+        Box::pin(async move { messages::receipts(tx, &user, &id).await })
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("message"))?;
     Ok(Json(MessageDetail {
         reactions: m.reactions.clone(),
         message: m,
@@ -1013,7 +1027,7 @@ async fn history(
     visible_message(&state, &caller, conversation, message, show_deleted).await?;
     let (user, id) = (caller.id.to_string(), message.to_string());
     let versions = query(&state, move |tx| {
-        messages::history(tx, &user, &id, show_deleted)
+        Box::pin(async move { messages::history(tx, &user, &id, show_deleted).await })
     })
     .await?
     .ok_or_else(|| ApiError::not_found("message"))?;
@@ -1156,6 +1170,9 @@ async fn search_messages(
 ) -> ApiResult<Json<SearchResults>> {
     let q = search_query(p)?;
     let user = caller.id.to_string();
-    let results = query(&state, move |tx| search::search(tx, &user, &q)).await?;
+    let results = query(&state, move |tx| {
+        Box::pin(async move { search::search(tx, &user, &q).await })
+    })
+    .await?;
     Ok(Json(results))
 }

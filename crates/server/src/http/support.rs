@@ -2,6 +2,7 @@
 //! that the caller takes part in a conversation, and registering callers' profiles.
 
 use chrono::Utc;
+use futures::future::BoxFuture;
 use pawpost_commands::{CommandMeta, Outcome};
 use pawpost_domain::values::DisplayName;
 use pawpost_domain::{
@@ -65,13 +66,13 @@ pub async fn user_command(
         .await?)
 }
 
-/// Runs read-model queries `f` in one reading transaction.
+/// Runs read-model queries `f` in one reading transaction (one consistent snapshot).
 pub async fn query<T, F>(state: &AppState, f: F) -> ApiResult<T>
 where
-    T: Send + 'static,
-    F: FnOnce(&mut dyn Tx) -> Result<T, DbError> + Send + 'static,
+    F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<T, DbError>>,
 {
-    Ok(state.projections.db().read(f).await?)
+    let mut tx = state.projections.db().read().await?;
+    Ok(f(&mut tx).await?)
 }
 
 /// 404 unless `caller` is a current participant of `conversation` (a conversation the caller
@@ -83,7 +84,7 @@ pub async fn require_participant(
 ) -> ApiResult<()> {
     let (user, conv) = (caller.id.to_string(), conversation.to_string());
     if query(state, move |tx| {
-        queries::conversations::is_participant(tx, &user, &conv)
+        Box::pin(async move { queries::conversations::is_participant(tx, &user, &conv).await })
     })
     .await?
     {
@@ -104,9 +105,11 @@ pub async fn is_known_user(state: &AppState, user: &UserId) -> ApiResult<bool> {
         return Ok(true);
     }
     let id = user.to_string();
-    Ok(query(state, move |tx| queries::users::get(tx, &id))
-        .await?
-        .is_some())
+    Ok(query(state, move |tx| {
+        Box::pin(async move { queries::users::get(tx, &id).await })
+    })
+    .await?
+    .is_some())
 }
 
 /// Users are known from their tokens: the first request of a user without a profile records
@@ -122,9 +125,11 @@ pub async fn ensure_profile(state: &AppState, caller: &Caller) -> ApiResult<()> 
         return Ok(());
     }
     let id = caller.id.to_string();
-    let known = query(state, move |tx| queries::users::get(tx, &id))
-        .await?
-        .is_some();
+    let known = query(state, move |tx| {
+        Box::pin(async move { queries::users::get(tx, &id).await })
+    })
+    .await?
+    .is_some();
     if !known {
         let name = if caller.name.trim().is_empty() {
             caller.id.to_string()

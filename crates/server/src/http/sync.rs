@@ -153,10 +153,12 @@ pub async fn sync_page(
         .await;
     let user = caller.id.to_string();
     let (ranges, horizon) = query(state, move |tx| {
-        Ok((
-            users_extra::membership_ranges(tx, &user)?,
-            users_extra::projected_position(tx, MEMBERSHIP_PROJECTOR)?,
-        ))
+        Box::pin(async move {
+            Ok((
+                users_extra::membership_ranges(tx, &user).await?,
+                users_extra::projected_position(tx, MEMBERSHIP_PROJECTOR).await?,
+            ))
+        })
     })
     .await?;
     let filter = Visibility::new(caller.id.stream(), ranges);

@@ -83,10 +83,12 @@ async fn get_user(
 ) -> ApiResult<Json<UserView>> {
     let user = extract::user_id(&raw, "userId")?;
     let id = user.to_string();
-    query(&state, move |tx| users::get(tx, &id))
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("user"))
+    query(&state, move |tx| {
+        Box::pin(async move { users::get(tx, &id).await })
+    })
+    .await?
+    .map(Json)
+    .ok_or_else(|| ApiError::not_found("user"))
 }
 
 /// Sets a user's profile (the platform's user service keeps pawpost's directory in step).
@@ -144,9 +146,11 @@ async fn put_user(
         .unwrap_or_else(|p| p.into_inner())
         .insert(user.to_string());
     let id = user.to_string();
-    let view = query(&state, move |tx| users::get(tx, &id))
-        .await?
-        .ok_or_else(|| ApiError::internal("a stored profile is missing from the directory"))?;
+    let view = query(&state, move |tx| {
+        Box::pin(async move { users::get(tx, &id).await })
+    })
+    .await?
+    .ok_or_else(|| ApiError::internal("a stored profile is missing from the directory"))?;
     Ok(Json(view).into_response())
 }
 
@@ -190,7 +194,10 @@ pub struct BlockRequest {
 )]
 async fn list_blocks(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<BlockList>> {
     let user = caller.id.to_string();
-    let blocks = query(&state, move |tx| users::blocks(tx, &user)).await?;
+    let blocks = query(&state, move |tx| {
+        Box::pin(async move { users::blocks(tx, &user).await })
+    })
+    .await?;
     Ok(Json(BlockList { blocks }))
 }
 
@@ -236,11 +243,13 @@ async fn block(
         return Ok(consistency::accepted(p));
     }
     let (user, blocked) = (caller.id.to_string(), target.to_string());
-    let block = query(&state, move |tx| users::blocks(tx, &user))
-        .await?
-        .into_iter()
-        .find(|b| b.user_id == blocked)
-        .ok_or_else(|| ApiError::internal("a stored block is missing from the read model"))?;
+    let block = query(&state, move |tx| {
+        Box::pin(async move { users::blocks(tx, &user).await })
+    })
+    .await?
+    .into_iter()
+    .find(|b| b.user_id == blocked)
+    .ok_or_else(|| ApiError::internal("a stored block is missing from the read model"))?;
     Ok((status, Json(BlockAnswer { block })).into_response())
 }
 
@@ -315,7 +324,10 @@ pub struct DraftRequest {
 )]
 async fn list_drafts(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<DraftList>> {
     let user = caller.id.to_string();
-    let drafts = query(&state, move |tx| users::drafts(tx, &user, None)).await?;
+    let drafts = query(&state, move |tx| {
+        Box::pin(async move { users::drafts(tx, &user, None).await })
+    })
+    .await?;
     Ok(Json(DraftList { drafts }))
 }
 
@@ -355,9 +367,11 @@ async fn save_draft(
                 id.to_string(),
                 conversation.to_string(),
             );
-            let found = query(&state, move |tx| messages::get(tx, &user, &message, false))
-                .await?
-                .is_some_and(|m| m.conversation_id == conv);
+            let found = query(&state, move |tx| {
+                Box::pin(async move { messages::get(tx, &user, &message, false).await })
+            })
+            .await?
+            .is_some_and(|m| m.conversation_id == conv);
             if !found {
                 return Err(ApiError::invalid(
                     "replyToMessageId",
@@ -381,10 +395,12 @@ async fn save_draft(
         return Ok(consistency::accepted(p));
     }
     let (user, conv) = (caller.id.to_string(), conversation.to_string());
-    let draft = query(&state, move |tx| users::drafts(tx, &user, Some(&conv)))
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::internal("a saved draft is missing from the read model"))?;
+    let draft = query(&state, move |tx| {
+        Box::pin(async move { users::drafts(tx, &user, Some(&conv)).await })
+    })
+    .await?
+    .pop()
+    .ok_or_else(|| ApiError::internal("a saved draft is missing from the read model"))?;
     Ok(Json(DraftAnswer { draft }).into_response())
 }
 
@@ -413,8 +429,10 @@ async fn clear_draft(
     let conversation = extract::conversation_id(&raw)?;
     let (user, conv) = (caller.id.to_string(), conversation.to_string());
     let allowed = query(&state, move |tx| {
-        Ok(conversations::is_participant(tx, &user, &conv)?
-            || !users::drafts(tx, &user, Some(&conv))?.is_empty())
+        Box::pin(async move {
+            Ok(conversations::is_participant(tx, &user, &conv).await?
+                || !users::drafts(tx, &user, Some(&conv)).await?.is_empty())
+        })
     })
     .await?;
     if !allowed {

@@ -50,12 +50,15 @@ async fn conversation_of(
 ) -> Result<ConversationId, HubError> {
     let id = message.to_string();
     let found = support::query(&hub.state, move |tx| {
-        tx.query_opt(
-            "SELECT conversation_id FROM rm_messages WHERE id = $1",
-            &[id.into()],
-        )?
-        .map(|r| r.text(0))
-        .transpose()
+        Box::pin(async move {
+            tx.query_opt(
+                "SELECT conversation_id FROM rm_messages WHERE id = $1",
+                &[id.into()],
+            )
+            .await?
+            .map(|r| r.text(0))
+            .transpose()
+        })
     })
     .await
     .map_err(hub_error)?;
@@ -165,7 +168,9 @@ async fn delete(
     }
     let (user, id) = (caller.id.to_string(), message.to_string());
     let visible = support::query(&hub.state, move |tx| {
-        pawpost_projections::queries::messages::get(tx, &user, &id, false)
+        Box::pin(
+            async move { pawpost_projections::queries::messages::get(tx, &user, &id, false).await },
+        )
     })
     .await
     .map_err(hub_error)?

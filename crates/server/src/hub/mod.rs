@@ -42,18 +42,17 @@ pub(crate) async fn active_conversations(
     user: &pawpost_domain::UserId,
 ) -> Result<Vec<String>, ApiError> {
     let user = user.to_string();
-    Ok(projections
-        .db()
-        .read(move |tx| {
-            tx.query(
-                "SELECT conversation_id FROM rm_participants WHERE user_id = $1 AND active = TRUE",
-                &[user.into()],
-            )?
-            .iter()
-            .map(|r| r.text(0))
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .await?)
+    let mut tx = projections.db().read().await?;
+    let rows = tx
+        .query(
+            "SELECT conversation_id FROM rm_participants WHERE user_id = $1 AND active = TRUE",
+            &[user.into()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The hub.

@@ -86,13 +86,10 @@ async fn unusable_master_key_is_refused_at_start() {
     assert!(spawn(settings).await.is_err());
 }
 
-/// PostgreSQL is tested only where `PAWPOST_TEST_PG_URL` names a database to use.
+/// On a fresh PostgreSQL database of its own.
 #[tokio::test]
 async fn readyz_names_postgres_when_serving_on_it() {
-    let Ok(url) = std::env::var("PAWPOST_TEST_PG_URL") else {
-        eprintln!("skipped: PAWPOST_TEST_PG_URL is not set");
-        return;
-    };
+    let url = pawpost_store::testing::pg_database_url().await;
     let dir = tempfile::tempdir().unwrap();
     let server = spawn(Settings::for_tests(dir.path(), url)).await.unwrap();
     let ready = reqwest::get(format!("{}/readyz", server.url()))
@@ -172,10 +169,8 @@ mod projections {
             page_size: 50,
             ..Default::default()
         };
-        state
-            .projections
-            .db()
-            .transaction(move |tx| conversations::list(tx, "alice", &filter))
+        let mut tx = state.projections.db().read().await.unwrap();
+        conversations::list(&mut tx, "alice", &filter)
             .await
             .unwrap()
     }

@@ -1,38 +1,44 @@
 //! PostgreSQL backend: production and multi-node.
 //!
-//! * Appends go through `pawpost_append` (one round trip with the expected-version check) and
-//!   are group-committed: a few writer connections each take whatever appends are queued and run
-//!   them in one transaction, sorted by stream so concurrent groups lock streams in one order.
-//!   If a group fails as a whole (a racing duplicate id, say), its appends are retried one by one.
+//! * Appends are group-committed: a few writer tasks each take whatever appends are queued and
+//!   send them as one call of `pawpost_append_group` (one statement: one round trip, one
+//!   transaction, the group's streams locked in key order first). If a group fails as a whole
+//!   (a racing duplicate id, say), its appends are retried one by one.
 //! * Readers order and resume by `(transaction_id, global_position)` and only read below the
 //!   oldest transaction still running (the xid8 snapshot gate), so no commit that lands out of
 //!   position order is ever skipped.
 //! * No NOTIFY inside append transactions: local commits poke tailing readers through a watch
 //!   channel, and readers also poll (for other nodes).
+//! * Connections come from sqlx pools, which reconnect by themselves after an outage; errors of
+//!   an outage are [`StoreError::Unavailable`].
 
 mod read;
 mod writer;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
 use tokio::sync::{oneshot, watch};
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-use crate::migrate;
+use crate::db::Db;
 use crate::{
     AppendResult, Backend, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent,
     StoreError,
 };
 
-/// Writer connections doing group commit.
+/// Writer tasks doing group commit (each holds one connection).
 const WRITERS: usize = 4;
-/// Pooled connections for reads and key operations.
-const POOL_SIZE: usize = 16;
+/// Pooled connections for reads and key look-ups.
+const POOL_SIZE: u32 = 16;
 /// Pooled connections storing new data keys.
-const KEY_POOL_SIZE: usize = 4;
+const KEY_POOL_SIZE: u32 = 4;
+/// How long an operation waits for a pooled connection before the database counts as
+/// unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The PostgreSQL event store. Cheap to clone.
 #[derive(Clone)]
@@ -41,56 +47,39 @@ pub struct PgStore {
 }
 
 struct Inner {
-    pool: Pool,
+    pool: PgPool,
     /// Connections whose commits do not wait for their WAL flush, for data keys only.
-    keys: Pool,
+    keys: PgPool,
     queue: async_channel::Sender<writer::Request>,
     head: watch::Receiver<Position>,
+    db: Db,
 }
 
 impl PgStore {
-    /// Connects to `url` and starts the writer tasks.
+    /// Connects to `url` (failing fast if it cannot) and starts the writer tasks.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url
+        let options: PgConnectOptions = url
             .parse()
-            .map_err(|e: tokio_postgres::Error| StoreError::Invalid(e.to_string()))?;
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .build()
-            .map_err(|e| StoreError::Pool(e.to_string()))?;
+            .map_err(|e: sqlx::Error| StoreError::Invalid(e.to_string()))?;
+        let pool = pool_options(POOL_SIZE).connect_lazy_with(options.clone());
         // Data keys commit without waiting for their WAL flush: the event that uses a key is
         // appended after the key is stored, with a synchronous commit whose flush covers the
         // key's earlier commit record too; a crash in between loses only a key nothing refers
-        // to. One prepared statement in autocommit: one round trip per key.
-        let mut key_config = config.clone();
-        key_config.options("-c synchronous_commit=off");
-        let keys = Pool::builder(Manager::from_config(
-            key_config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        ))
-        .max_size(KEY_POOL_SIZE)
-        .build()
-        .map_err(|e| StoreError::Pool(e.to_string()))?;
+        // to. One statement in autocommit: one round trip per key.
+        let keys = pool_options(KEY_POOL_SIZE)
+            .connect_lazy_with(options.clone().options([("synchronous_commit", "off")]));
         // Fail fast on a wrong url or a server that is down.
-        drop(pool.get().await.map_err(pool_err)?);
+        sqlx::query("SELECT 1").execute(&pool).await?;
+        let writers = pool_options(WRITERS as u32).connect_lazy_with(options);
         let (head_tx, head_rx) = watch::channel(Position::START);
         let head_tx = Arc::new(head_tx);
         let (queue, rx) = async_channel::unbounded();
         for _ in 0..WRITERS {
-            writer::spawn(config.clone(), rx.clone(), head_tx.clone()).await?;
+            writer::spawn(writers.clone(), rx.clone(), head_tx.clone());
         }
         Ok(PgStore {
             inner: Arc::new(Inner {
+                db: Db::postgres(url)?,
                 pool,
                 keys,
                 queue,
@@ -99,21 +88,19 @@ impl PgStore {
         })
     }
 
-    /// The connection pool (projections run their transactions on it).
-    pub fn pool(&self) -> &Pool {
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
         &self.inner.pool
-    }
-
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.inner.pool.get().await.map_err(pool_err)
     }
 }
 
-pub(crate) fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
-    match e {
-        deadpool_postgres::PoolError::Backend(e) => StoreError::Postgres(e),
-        other => StoreError::Pool(other.to_string()),
-    }
+/// Pool options shared by the store's pools: no ping before each use (a round trip per query;
+/// a broken connection shows as an outage error instead, and the pool replaces it).
+fn pool_options(size: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
 }
 
 #[async_trait]
@@ -126,43 +113,13 @@ impl EventStore for PgStore {
         Backend::Postgres
     }
 
+    fn db(&self) -> Db {
+        self.inner.db.clone()
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
-        // One migrator at a time across nodes.
-        client
-            .batch_execute("SELECT pg_advisory_lock(7366372505)")
-            .await?;
-        let result = async {
-            client.batch_execute(migrate::CREATE_TABLE).await?;
-            for m in migrate::POSTGRES {
-                let done: bool = client
-                    .query_one(
-                        "SELECT EXISTS (SELECT 1 FROM _pawpost_migrations WHERE version = $1)",
-                        &[&m.version],
-                    )
-                    .await?
-                    .get(0);
-                if done {
-                    continue;
-                }
-                let tx = client.transaction().await?;
-                tx.batch_execute(m.sql).await?;
-                tx.execute(
-                    "INSERT INTO _pawpost_migrations (version, name, applied_at)
-                     VALUES ($1, $2, now()::text)",
-                    &[&m.version, &m.name],
-                )
-                .await?;
-                tx.commit().await?;
-                tracing::info!(migration = m.name, "applied postgres migration");
-            }
-            Ok::<_, StoreError>(())
-        }
-        .await;
-        client
-            .batch_execute("SELECT pg_advisory_unlock(7366372505)")
-            .await?;
-        result
+        let mut conn = self.inner.pool.acquire().await?;
+        crate::migrate::postgres(&mut conn).await
     }
 
     async fn append(
@@ -190,7 +147,7 @@ impl EventStore for PgStore {
             writer::Outcome::Appended(r) => Ok(r),
             writer::Outcome::Duplicate(events) => {
                 let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-                let found = read::by_ids(&*self.client().await?, &ids).await?;
+                let found = read::by_ids(&self.inner.pool, &ids).await?;
                 crate::dedupe::original_result(stream, &events, found)
             }
         }
@@ -202,18 +159,15 @@ impl EventStore for PgStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        read::stream(&*self.client().await?, stream, after_version, limit).await
+        read::stream(&self.inner.pool, stream, after_version, limit).await
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT version FROM streams WHERE stream_id = $1",
-                &[&stream],
-            )
+        let v: Option<i64> = sqlx::query_scalar("SELECT version FROM streams WHERE stream_id = $1")
+            .bind(stream)
+            .fetch_optional(&self.inner.pool)
             .await?;
-        Ok(row.map(|r| r.get::<_, i64>(0) as u64).unwrap_or(0))
+        Ok(v.unwrap_or(0) as u64)
     }
 
     async fn read_all(
@@ -221,11 +175,11 @@ impl EventStore for PgStore {
         after: Position,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        read::all(&*self.client().await?, after, limit).await
+        read::all(&self.inner.pool, after, limit).await
     }
 
     async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
-        let mut found = read::by_ids(&*self.client().await?, &[event_id]).await?;
+        let mut found = read::by_ids(&self.inner.pool, &[event_id]).await?;
         Ok(found.pop())
     }
 
@@ -234,48 +188,55 @@ impl EventStore for PgStore {
     }
 
     async fn put_key_if_absent(&self, key_id: &str, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let client = self.inner.keys.get().await.map_err(pool_err)?;
-        let stmt = client
-            .prepare_cached(
-                "WITH ins AS (
-                     INSERT INTO data_keys (key_id, wrapped) VALUES ($1, $2)
-                     ON CONFLICT DO NOTHING RETURNING wrapped)
-                 SELECT wrapped FROM ins
-                 UNION ALL SELECT wrapped FROM data_keys WHERE key_id = $1
-                 LIMIT 1",
-            )
-            .await?;
-        let row = client.query_one(&stmt, &[&key_id, &wrapped]).await?;
-        Ok(row.get(0))
+        Ok(sqlx::query_scalar(
+            "WITH ins AS (
+                 INSERT INTO data_keys (key_id, wrapped) VALUES ($1, $2)
+                 ON CONFLICT DO NOTHING RETURNING wrapped)
+             SELECT wrapped FROM ins
+             UNION ALL SELECT wrapped FROM data_keys WHERE key_id = $1
+             LIMIT 1",
+        )
+        .bind(key_id)
+        .bind(wrapped)
+        .fetch_one(&self.inner.keys)
+        .await?)
     }
 
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT wrapped FROM data_keys WHERE key_id = $1",
-                &[&key_id],
-            )
-            .await?;
-        Ok(row.map(|r| r.get(0)))
+        Ok(
+            sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE key_id = $1")
+                .bind(key_id)
+                .fetch_optional(&self.inner.pool)
+                .await?,
+        )
     }
 
     async fn get_keys(&self, key_ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT key_id, wrapped FROM data_keys WHERE key_id = ANY($1)",
-                &[&key_ids],
-            )
-            .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(
+            sqlx::query_as("SELECT key_id, wrapped FROM data_keys WHERE key_id = ANY($1)")
+                .bind(key_ids)
+                .fetch_all(&self.inner.pool)
+                .await?,
+        )
     }
 
     async fn destroy_key(&self, key_id: &str) -> Result<bool, StoreError> {
-        let client = self.client().await?;
-        let n = client
-            .execute("DELETE FROM data_keys WHERE key_id = $1", &[&key_id])
+        let done = sqlx::query("DELETE FROM data_keys WHERE key_id = $1")
+            .bind(key_id)
+            .execute(&self.inner.pool)
             .await?;
-        Ok(n > 0)
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.inner.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.inner.queue.close();
+        self.inner.pool.close().await;
+        self.inner.keys.close().await;
+        self.inner.db.close().await;
     }
 }

@@ -1,27 +1,18 @@
-//! PostgreSQL writer tasks: group commit of queued appends.
+//! PostgreSQL writer tasks: group commit of queued appends, one statement per group.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::future::join_all;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres, Row};
 use tokio::sync::{oneshot, watch};
-use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::{AppendResult, ExpectedVersion, NewEvent, Position, StoreError};
 
 /// Most appends committed in one transaction.
 const MAX_GROUP: usize = 256;
 
-/// Locks every stream of a group before anything is written. Advisory locks take no transaction
-/// id, so the group's xid8 is assigned only once it holds all its streams: a later append to the
-/// same stream always gets a larger xid, and readers ordering by `(xid, position)` see each
-/// stream in version order. Locks are taken in key order so concurrent groups cannot deadlock.
-const LOCK_SQL: &str = "SELECT count(pg_advisory_xact_lock(k)) FROM \
-     (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest($1::text[]) AS s ORDER BY k) AS locks";
-
-const APPEND_SQL: &str = "SELECT status, out_version, out_position, out_tx \
-     FROM pawpost_append($1, $2, $3, $4, $5, $6::text[]::json[], $7::text[]::json[])";
+const APPEND_GROUP_SQL: &str = "SELECT idx, status, out_version, out_position, out_tx \
+     FROM pawpost_append_group($1, $2, $3, $4, $5, $6, $7, $8) ORDER BY idx";
 
 /// An append waiting for a writer.
 pub(super) struct Request {
@@ -38,32 +29,15 @@ pub(super) enum Outcome {
     Duplicate(Vec<NewEvent>),
 }
 
-struct Conn {
-    client: Client,
-    statements: Option<(Statement, Statement)>,
-}
-
-async fn open(config: &tokio_postgres::Config) -> Result<Conn, StoreError> {
-    let (client, connection) = config.connect(NoTls).await?;
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::warn!(error = %e, "postgres writer connection ended");
-        }
-    });
-    Ok(Conn {
-        client,
-        statements: None,
-    })
-}
-
-/// Starts one writer task taking requests from `queue`.
-pub(super) async fn spawn(
-    config: tokio_postgres::Config,
+/// Starts one writer task taking requests from `queue`. It holds one connection of `pool`
+/// between groups and takes a new one after a failure (the pool reconnects).
+pub(super) fn spawn(
+    pool: PgPool,
     queue: async_channel::Receiver<Request>,
     head: Arc<watch::Sender<Position>>,
-) -> Result<(), StoreError> {
-    let mut conn = open(&config).await?;
+) {
     tokio::spawn(async move {
+        let mut conn: Option<PoolConnection<Postgres>> = None;
         while let Ok(first) = queue.recv().await {
             let mut group = vec![first];
             while group.len() < MAX_GROUP {
@@ -72,46 +46,26 @@ pub(super) async fn spawn(
                     Err(_) => break,
                 }
             }
-            if conn.client.is_closed() {
-                match reconnect(&config).await {
-                    Some(c) => conn = c,
-                    None => {
-                        for r in group {
-                            let _ = r.reply.send(Err(StoreError::Closed));
-                        }
-                        continue;
-                    }
-                }
-            }
-            commit_group(&mut conn, group, &head).await;
+            commit_group(&pool, &mut conn, group, &head).await;
         }
     });
-    Ok(())
 }
 
-async fn reconnect(config: &tokio_postgres::Config) -> Option<Conn> {
-    for attempt in 0..5u32 {
-        match open(config).await {
-            Ok(c) => return Some(c),
-            Err(e) => {
-                tracing::warn!(error = %e, attempt, "postgres writer reconnect failed");
-                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
-            }
-        }
-    }
-    None
-}
-
-async fn commit_group(conn: &mut Conn, group: Vec<Request>, head: &watch::Sender<Position>) {
-    match run(conn, &group).await {
+async fn commit_group(
+    pool: &PgPool,
+    conn: &mut Option<PoolConnection<Postgres>>,
+    group: Vec<Request>,
+    head: &watch::Sender<Position>,
+) {
+    match run(pool, conn, &group).await {
         Ok(rows) => finish(group, rows, head),
-        Err(e) if group.len() > 1 => {
-            // A racing duplicate or a deadlock victim: retry each append alone so only the
-            // offending one fails.
+        Err(e) if group.len() > 1 && !e.is_unavailable() => {
+            // A racing duplicate id or a deadlock victim: retry each append alone so only
+            // the offending one fails.
             tracing::debug!(error = %e, "group append failed; retrying one by one");
             for req in group {
                 let single = vec![req];
-                match run(conn, &single).await {
+                match run(pool, conn, &single).await {
                     Ok(rows) => finish(single, rows, head),
                     Err(e) => fail(single, e),
                 }
@@ -121,87 +75,78 @@ async fn commit_group(conn: &mut Conn, group: Vec<Request>, head: &watch::Sender
     }
 }
 
-type Row = (i32, i64, i64, String);
+type Outcomes = Vec<(i32, i64, i64, String)>;
 
-async fn run(conn: &mut Conn, group: &[Request]) -> Result<Vec<Row>, StoreError> {
-    if conn.statements.is_none() {
-        let lock = conn.client.prepare(LOCK_SQL).await?;
-        let append = conn.client.prepare(APPEND_SQL).await?;
-        conn.statements = Some((lock, append));
-    }
-    let Some((lock, stmt)) = conn.statements.clone() else {
-        return Err(StoreError::Closed);
+async fn run(
+    pool: &PgPool,
+    conn: &mut Option<PoolConnection<Postgres>>,
+    group: &[Request],
+) -> Result<Outcomes, StoreError> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(pool.acquire().await?),
     };
-    let streams: Vec<&str> = group.iter().map(|r| r.stream.as_str()).collect();
-    let params: Vec<_> = group.iter().map(Params::of).collect();
-    let args: Vec<[&(dyn ToSql + Sync); 7]> = params
-        .iter()
-        .map(|p| {
-            [
-                &p.stream as &(dyn ToSql + Sync),
-                &p.expected,
-                &p.ids,
-                &p.types,
-                &p.schemas,
-                &p.data,
-                &p.meta,
-            ]
-        })
-        .collect();
-    // The whole group goes out pipelined, one round trip: BEGIN, locks, appends, COMMIT. If any
-    // statement fails the transaction is aborted and the COMMIT rolls it back, so the group's
-    // result counts only when every statement succeeded.
-    let client = &conn.client;
-    let lock_args: [&(dyn ToSql + Sync); 1] = [&streams];
-    let (begin, locked, rows, commit) = tokio::join!(
-        client.batch_execute("BEGIN"),
-        client.query_one(&lock, &lock_args),
-        join_all(args.iter().map(|a| client.query_one(&stmt, a))),
-        client.batch_execute("COMMIT"),
-    );
-    begin?;
-    locked?;
-    let rows = rows.into_iter().collect::<Result<Vec<_>, _>>()?;
-    commit?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-        .collect())
-}
-
-struct Params<'a> {
-    stream: &'a str,
-    expected: i64,
-    ids: Vec<uuid::Uuid>,
-    types: Vec<&'a str>,
-    schemas: Vec<i32>,
-    data: Vec<&'a str>,
-    meta: Vec<String>,
-}
-
-impl<'a> Params<'a> {
-    fn of(r: &'a Request) -> Self {
-        Params {
-            stream: &r.stream,
-            expected: match r.expected {
-                ExpectedVersion::Any => -1,
-                ExpectedVersion::NoStream => -2,
-                ExpectedVersion::Exact(v) => v as i64,
-            },
-            ids: r.events.iter().map(|e| e.event_id).collect(),
-            types: r.events.iter().map(|e| e.event_type.as_str()).collect(),
-            schemas: r.events.iter().map(|e| e.schema_version as i32).collect(),
-            data: r.events.iter().map(|e| e.data.get()).collect(),
-            meta: r
-                .events
-                .iter()
-                .map(|e| serde_json::to_string(&e.metadata).unwrap_or_else(|_| "{}".into()))
-                .collect(),
+    let mut streams = Vec::with_capacity(group.len());
+    let mut expected = Vec::with_capacity(group.len());
+    let mut counts = Vec::with_capacity(group.len());
+    let (mut ids, mut types, mut schemas, mut data, mut meta) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in group {
+        streams.push(r.stream.as_str());
+        expected.push(match r.expected {
+            ExpectedVersion::Any => -1,
+            ExpectedVersion::NoStream => -2,
+            ExpectedVersion::Exact(v) => v as i64,
+        });
+        counts.push(r.events.len() as i32);
+        for e in &r.events {
+            ids.push(e.event_id);
+            types.push(e.event_type.as_str());
+            schemas.push(e.schema_version as i32);
+            data.push(e.data.get());
+            meta.push(
+                serde_json::to_string(&e.metadata)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            );
         }
     }
+    let result = sqlx::query(APPEND_GROUP_SQL)
+        .bind(&streams)
+        .bind(&expected)
+        .bind(&counts)
+        .bind(&ids)
+        .bind(&types)
+        .bind(&schemas)
+        .bind(&data)
+        .bind(&meta)
+        .fetch_all(&mut **c)
+        .await;
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(e) => {
+            let e = StoreError::from(e);
+            if e.is_unavailable() {
+                // The connection may be broken: take a fresh one next time.
+                if let Some(mut c) = conn.take() {
+                    c.close_on_drop();
+                }
+            }
+            return Err(e);
+        }
+    };
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<i32, _>(1)?,
+                r.try_get::<i64, _>(2)?,
+                r.try_get::<i64, _>(3)?,
+                r.try_get::<String, _>(4)?,
+            ))
+        })
+        .collect()
 }
 
-fn finish(group: Vec<Request>, rows: Vec<Row>, head: &watch::Sender<Position>) {
+fn finish(group: Vec<Request>, rows: Outcomes, head: &watch::Sender<Position>) {
     let mut top: Option<Position> = None;
     for (req, (status, version, position, tx)) in group.into_iter().zip(rows) {
         let n = req.events.len() as u64;
@@ -237,20 +182,21 @@ fn finish(group: Vec<Request>, rows: Vec<Row>, head: &watch::Sender<Position>) {
 }
 
 fn fail(group: Vec<Request>, e: StoreError) {
+    let unique_violation = matches!(&e, StoreError::Database(sqlx::Error::Database(db))
+        if db.code().as_deref() == Some("23505"));
     let msg = e.to_string();
     for req in group {
-        let err = match &e {
-            StoreError::Postgres(pe)
-                if pe.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) =>
-            {
-                // A racing writer stored the same event id or created the same stream first.
-                StoreError::Conflict {
-                    stream: req.stream.clone(),
-                    expected: req.expected,
-                    actual: 0,
-                }
+        let err = if unique_violation {
+            // A racing writer stored the same event id or created the same stream first.
+            StoreError::Conflict {
+                stream: req.stream.clone(),
+                expected: req.expected,
+                actual: 0,
             }
-            _ => StoreError::Io(std::io::Error::other(msg.clone())),
+        } else if e.is_unavailable() {
+            StoreError::Unavailable(msg.clone())
+        } else {
+            StoreError::Io(std::io::Error::other(msg.clone()))
         };
         let _ = req.reply.send(Err(err));
     }

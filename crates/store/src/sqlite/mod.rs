@@ -1,37 +1,37 @@
 //! SQLite backend: the embedded default.
 //!
-//! One writer thread owns the only writing connection and commits appends in groups (group
-//! commit): whatever queued while the previous commit was syncing goes into the next transaction,
-//! each request under its own savepoint so one refused append does not fail the others. Positions
-//! are rowids handed out by that single writer, so commit order equals position order and readers
-//! can tail by position alone. Readers use a small pool of read-only connections (WAL lets them
-//! run beside the writer).
+//! One writer task owns the only writing connection and commits appends (and data keys) in
+//! groups (group commit): whatever queued while the previous commit was syncing goes into the
+//! next transaction. Positions are rowids handed out by that single writer, so commit order
+//! equals position order and readers can tail by position alone. Readers use a small pool of
+//! connections (WAL lets them run beside the writer).
 
-mod pool;
 mod read;
 mod writer;
 
-pub use pool::{ConnectionPool, Lease};
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
-use tokio::sync::{oneshot, watch};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqlitePool};
+use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
-use crate::migrate;
+use crate::db::Db;
 use crate::{
     AppendResult, Backend, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent,
     StoreError,
 };
 
-use writer::{WriteOp, Writer};
+use writer::WriteOp;
 
 /// Read connections open at most (more concurrent reads wait for one: opening and closing
 /// connections under load costs far more than waiting).
-const READ_POOL: usize = 8;
+const READ_POOL: u32 = 8;
+/// How long a read waits for a pooled connection before the database counts as unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The SQLite event store. Cheap to clone.
 #[derive(Clone)]
@@ -41,13 +41,15 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Writer,
-    readers: Arc<ConnectionPool>,
+    options: SqliteConnectOptions,
+    writer: mpsc::UnboundedSender<WriteOp>,
+    readers: SqlitePool,
     head: watch::Receiver<Position>,
+    db: Db,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file at `path` and starts the writer thread.
+    /// Opens (creating if needed) the database file at `path` and starts the writer task.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent() {
@@ -55,72 +57,52 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir)?;
             }
         }
-        let p = path.clone();
-        let (writer, head) = tokio::task::spawn_blocking(move || Writer::start(&p))
-            .await
-            .map_err(join_err)??;
+        let options = Self::options(&path);
+        let (writer, head) = writer::start(options.connect().await?).await;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READ_POOL)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options.clone());
         Ok(SqliteStore {
             inner: Arc::new(Inner {
+                db: Db::sqlite(&path)?,
                 path,
+                options,
                 writer,
-                readers: ConnectionPool::new(READ_POOL),
+                readers,
                 head,
             }),
         })
     }
 
-    /// The database file (projections open their own connections on it).
+    /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
-    /// Opens a connection configured like the store's own (WAL, busy timeout, FULL sync).
-    pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        Ok(conn)
+    /// How the store's connections are opened: WAL, `synchronous=FULL` (an acknowledged append
+    /// survives power loss), a busy timeout.
+    fn options(path: &Path) -> SqliteConnectOptions {
+        SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(false)
     }
 
-    /// Runs `f` on a pooled read connection in a blocking task.
-    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let mut lease = self
-            .inner
-            .readers
-            .lease()
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = lease.get_or_open(|| Self::open_connection(&inner.path))?;
-            f(conn)
-        })
-        .await
-        .map_err(join_err)?
-    }
-
-    async fn write<T: Send + 'static>(
+    async fn write<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> WriteOp,
     ) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
-        self.inner.writer.send(make(tx))?;
+        self.inner
+            .writer
+            .send(make(tx))
+            .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
-}
-
-fn join_err(e: tokio::task::JoinError) -> StoreError {
-    StoreError::Io(std::io::Error::other(e.to_string()))
 }
 
 #[async_trait]
@@ -133,13 +115,15 @@ impl EventStore for SqliteStore {
         Backend::Sqlite
     }
 
+    fn db(&self) -> Db {
+        self.inner.db.clone()
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
-        self.write(|reply| {
-            WriteOp::Run(Box::new(move |conn| {
-                let _ = reply.send(run_migrations(conn));
-            }))
-        })
-        .await
+        let mut conn = self.inner.options.connect().await?;
+        let result = crate::migrate::sqlite(&mut conn).await;
+        let _ = sqlx::Connection::close(conn).await;
+        result
     }
 
     async fn append(
@@ -167,14 +151,11 @@ impl EventStore for SqliteStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let stream = stream.to_string();
-        self.read(move |c| read::stream(c, &stream, after_version, limit))
-            .await
+        read::stream(&self.inner.readers, stream, after_version, limit).await
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        let stream = stream.to_string();
-        self.read(move |c| read::stream_version(c, &stream)).await
+        read::stream_version(&self.inner.readers, stream).await
     }
 
     async fn read_all(
@@ -182,11 +163,11 @@ impl EventStore for SqliteStore {
         after: Position,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.read(move |c| read::all(c, after.seq, limit)).await
+        read::all(&self.inner.readers, after.seq, limit).await
     }
 
     async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
-        self.read(move |c| read::by_id(c, event_id)).await
+        read::by_id(&self.inner.readers, event_id).await
     }
 
     fn appended(&self) -> watch::Receiver<Position> {
@@ -194,96 +175,50 @@ impl EventStore for SqliteStore {
     }
 
     async fn put_key_if_absent(&self, key_id: &str, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let key_id = key_id.to_string();
-        let wrapped = wrapped.to_vec();
-        self.write(|reply| {
-            WriteOp::Run(Box::new(move |conn| {
-                let r = (|| {
-                    conn.execute(
-                        "INSERT INTO data_keys (key_id, wrapped, created_at) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (key_id) DO NOTHING",
-                        rusqlite::params![key_id, wrapped, chrono::Utc::now().to_rfc3339()],
-                    )?;
-                    let stored: Vec<u8> = conn.query_row(
-                        "SELECT wrapped FROM data_keys WHERE key_id = ?1",
-                        [&key_id],
-                        |r| r.get(0),
-                    )?;
-                    Ok(stored)
-                })();
-                let _ = reply.send(r);
-            }))
+        let (key_id, wrapped) = (key_id.to_string(), wrapped.to_vec());
+        self.write(|reply| WriteOp::PutKey {
+            key_id,
+            wrapped,
+            reply,
         })
         .await
     }
 
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let key_id = key_id.to_string();
-        self.read(move |c| {
-            Ok(
-                c.prepare_cached("SELECT wrapped FROM data_keys WHERE key_id = ?1")?
-                    .query_row([&key_id], |r| r.get(0))
-                    .optional()?,
-            )
-        })
-        .await
+        Ok(
+            sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE key_id = $1")
+                .bind(key_id)
+                .fetch_optional(&self.inner.readers)
+                .await?,
+        )
     }
 
     async fn get_keys(&self, key_ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let ids = key_ids.to_vec();
-        self.read(move |c| {
-            let mut out = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(500) {
-                let marks = vec!["?"; chunk.len()].join(",");
-                let mut stmt = c.prepare_cached(&format!(
-                    "SELECT key_id, wrapped FROM data_keys WHERE key_id IN ({marks})"
-                ))?;
-                let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-                })?;
-                for r in rows {
-                    out.push(r?);
-                }
-            }
-            Ok(out)
-        })
-        .await
+        if key_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(key_ids).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(sqlx::query_as(
+            "SELECT key_id, wrapped FROM data_keys WHERE key_id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(ids)
+        .fetch_all(&self.inner.readers)
+        .await?)
     }
 
     async fn destroy_key(&self, key_id: &str) -> Result<bool, StoreError> {
         let key_id = key_id.to_string();
-        self.write(|reply| {
-            WriteOp::Run(Box::new(move |conn| {
-                let r = conn
-                    .execute("DELETE FROM data_keys WHERE key_id = ?1", [&key_id])
-                    .map(|n| n > 0)
-                    .map_err(StoreError::from);
-                let _ = reply.send(r);
-            }))
-        })
-        .await
+        self.write(|reply| WriteOp::DestroyKey { key_id, reply })
+            .await
     }
-}
 
-fn run_migrations(conn: &mut Connection) -> Result<(), StoreError> {
-    conn.execute_batch(migrate::CREATE_TABLE)?;
-    for m in migrate::SQLITE {
-        let done: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM _pawpost_migrations WHERE version = ?1)",
-            [m.version],
-            |r| r.get(0),
-        )?;
-        if done {
-            continue;
-        }
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute_batch(m.sql)?;
-        tx.execute(
-            "INSERT INTO _pawpost_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-            rusqlite::params![m.version, m.name, chrono::Utc::now().to_rfc3339()],
-        )?;
-        tx.commit()?;
-        tracing::info!(migration = m.name, "applied sqlite migration");
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.inner.readers).await?;
+        Ok(())
     }
-    Ok(())
+
+    async fn close(&self) {
+        self.inner.readers.close().await;
+        self.inner.db.close().await;
+    }
 }
