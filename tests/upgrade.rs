@@ -1,0 +1,154 @@
+//! Databases written by wave 1 (rusqlite / tokio-postgres, migrations recorded by a hand-written
+//! runner in `_pawpost_migrations`) keep working: `tests/fixtures/wave1` holds one of each, made
+//! through the REST API of that version. Opened by today's server, the migration history is
+//! adopted, the newer migrations apply, and everything written then reads back: conversations
+//! with their unread counts, sealed message content (edited), reactions, drafts.
+
+mod common;
+
+use common::Api;
+use serde_json::json;
+use sqlx::Connection;
+
+const FIXTURES: &str = "tests/fixtures/wave1";
+
+/// The fixture's master key (the content is sealed under it).
+fn master_key(backend: &str) -> secrecy::SecretString {
+    let key = std::fs::read_to_string(format!("{FIXTURES}/{backend}/master.key")).unwrap();
+    secrecy::SecretString::from(key.trim().to_owned())
+}
+
+async fn serve(dir: tempfile::TempDir, url: String, backend: &str) -> Api {
+    let key = master_key(backend);
+    Api::start(dir, url, move |s| s.master_key = key).await
+}
+
+/// The migration files of `backend`, by version.
+fn migration_files(backend: &str) -> Vec<i64> {
+    let mut v: Vec<i64> = std::fs::read_dir(format!("migrations/{backend}"))
+        .unwrap()
+        .filter_map(|f| {
+            let name = f.unwrap().file_name().into_string().unwrap();
+            name.split_once('_')?.0.parse().ok()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// What wave 1 wrote reads back, and the server takes new writes.
+async fn written_by_wave_1_reads_back(api: &Api, backend: &str) {
+    let (alice, bob) = (api.user("alice"), api.user("bob"));
+    let list = alice
+        .get("/api/v1/messaging/conversations")
+        .await
+        .expect(200);
+    let titles: Vec<(&str, u64)> = list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["title"].as_str().unwrap(),
+                c["unreadCount"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(titles, [("Rex care team", 1), ("Bob", 0)], "{list}");
+    let direct = list["conversations"][1]["id"].as_str().unwrap().to_string();
+
+    let page = bob
+        .get(&format!(
+            "/api/v1/messaging/conversations/{direct}/messages"
+        ))
+        .await
+        .expect(200);
+    let contents: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            "Hi Bob! Can you walk Rex on Friday?",
+            "Sure, 9:30 at the park?"
+        ],
+        "sealed content opens with the fixture's key: {page}"
+    );
+    let reply = &page["messages"][1];
+    assert_eq!(reply["reactions"][0]["reaction"], "🐾", "{reply}");
+    let reply_id = reply["id"].as_str().unwrap();
+    let history = bob
+        .get(&format!(
+            "/api/v1/messaging/conversations/{direct}/messages/{reply_id}/history"
+        ))
+        .await
+        .expect(200);
+    assert_eq!(
+        history["versions"].as_array().unwrap().len(),
+        2,
+        "{history}"
+    );
+    let drafts = alice.get("/api/v1/messaging/drafts").await.expect(200);
+    assert_eq!(drafts["drafts"][0]["content"], "See you", "{drafts}");
+
+    bob.post(
+        &format!("/api/v1/messaging/conversations/{direct}/messages"),
+        json!({"content": "Upgraded and still here", "tempId": "after-upgrade"}),
+    )
+    .await
+    .expect(201);
+    let list = alice
+        .get("/api/v1/messaging/conversations")
+        .await
+        .expect(200);
+    assert_eq!(list["conversations"][0]["unreadCount"], 1, "{list}");
+    assert_eq!(
+        list["conversations"][0]["lastMessagePreview"],
+        "Upgraded and still here"
+    );
+
+    // The history is sqlx's now, complete, and the old table is gone.
+    let db = api.server.state.store.db();
+    let mut tx = db.read().await.unwrap();
+    let applied: Vec<i64> = tx
+        .query(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.int(0).unwrap())
+        .collect();
+    assert_eq!(applied, migration_files(backend));
+    let legacy = match backend {
+        "sqlite" => "SELECT 1 FROM sqlite_master WHERE name = '_pawpost_migrations'",
+        _ => "SELECT 1 FROM pg_class WHERE relname = '_pawpost_migrations'",
+    };
+    assert!(tx.query_opt(legacy, &[]).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_database_of_wave_1_upgrades_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pawpost.db");
+    std::fs::copy(format!("{FIXTURES}/sqlite/pawpost.db"), &db).unwrap();
+    let url = format!("sqlite:{}", db.display());
+    let api = serve(dir, url, "sqlite").await;
+    written_by_wave_1_reads_back(&api, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_database_of_wave_1_upgrades_in_place() {
+    let url = pawpost_store::testing::pg_database_url().await;
+    let dump = std::fs::read_to_string(format!("{FIXTURES}/postgres/dump.sql")).unwrap();
+    // The dump sets the session's search path: restore on a connection of its own.
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(&dump).execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    let api = serve(tempfile::tempdir().unwrap(), url, "postgres").await;
+    written_by_wave_1_reads_back(&api, "postgres").await;
+}
