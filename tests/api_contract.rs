@@ -316,7 +316,8 @@ async fn a_lagging_read_model_gives_202_with_the_position() {
     store.migrate().await.unwrap();
     let db = store.db();
     let names = ["conversations", "messages", "users"];
-    pawpost_projections::lease::acquire(&db, &names, "another-process")
+    let another = pawpost_workers::lease::Owner::new("another-process");
+    pawpost_workers::lease::acquire(&db, &names, &another)
         .await
         .unwrap();
     let api = Api::start(dir, url, |s| {
@@ -342,7 +343,7 @@ async fn a_lagging_read_model_gives_202_with_the_position() {
     assert_eq!(list["conversations"], json!([]), "not projected yet");
 
     // The other process goes away: this server takes the leases and projects.
-    pawpost_projections::lease::release(&db, &names, "another-process")
+    pawpost_workers::lease::release(&db, &names, &another)
         .await
         .unwrap();
     assert!(

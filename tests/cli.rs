@@ -253,8 +253,9 @@ mod replay {
         UserId, UserState,
     };
     use pawpost_projections::db::Db;
-    use pawpost_projections::{lease, projectors, Projections};
+    use pawpost_projections::{projectors, Projections};
     use pawpost_store::{EventStore, KeyRing, MasterKey};
+    use pawpost_workers::lease;
     use uuid::Uuid;
 
     use super::*;
@@ -603,8 +604,10 @@ mod replay {
     async fn replay_refuses_while_another_process_holds_a_fresh_lease_unless_forced() {
         let log = Log::sqlite().await;
         let before = log.dump().await;
-        let holder = "serve@otherhost:4242/0badcafe";
-        lease::acquire(log.db(), &["messages"], holder)
+        // A live process (this test's own) holds the messages lease.
+        let owner = lease::Owner::new("serve");
+        let holder = owner.id.as_str();
+        lease::acquire(log.db(), &["messages"], &owner)
             .await
             .unwrap();
         // Emptied behind the projector's back: a replay that ran would fill it again.
@@ -636,11 +639,15 @@ mod replay {
         let stale = lease::FRESH_FOR.as_micros() as i64 + 1_000_000;
         let mut tx = log.db().begin().await.unwrap();
         tx.execute(
-            "INSERT INTO projection_leases (name, owner, heartbeat_at) VALUES ($1, $2, $3)",
+            "INSERT INTO worker_leases (name, owner, heartbeat_at, host, pid, started)
+             VALUES ($1, $2, $3, $4, $5, $6)",
             &[
                 "messages".into(),
                 "serve@crashed:1/dead".into(),
                 (Utc::now().timestamp_micros() - stale).into(),
+                "another-host".into(),
+                1i64.into(),
+                0i64.into(),
             ],
         )
         .await

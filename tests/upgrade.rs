@@ -4,6 +4,8 @@
 //! adopted, the newer migrations apply, and everything written then reads back: conversations
 //! with their unread counts, sealed message content (edited), reactions, drafts.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::Api;

@@ -93,3 +93,57 @@ pub async fn decode_batch(
     }
     Ok(out)
 }
+
+/// An event that could not be decoded: where it is, and why.
+#[derive(Debug, Clone)]
+pub struct Undecodable {
+    pub position: Position,
+    pub stream: String,
+    pub version: u64,
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub error: String,
+    /// The failure was the key table being out of reach: decoding later can succeed.
+    pub transient: bool,
+}
+
+impl Undecodable {
+    fn of(stored: &RecordedEvent, e: &CodecError) -> Self {
+        let transient = matches!(
+            e,
+            CodecError::Crypto(pawpost_store::CryptoError::Store(s)) if s.is_unavailable()
+        );
+        Undecodable {
+            position: stored.position,
+            stream: stored.stream.clone(),
+            version: stored.version,
+            event_type: stored.event_type.clone(),
+            occurred_at: stored.metadata.occurred_at,
+            error: e.to_string(),
+            transient,
+        }
+    }
+}
+
+/// Decodes a batch in order, each event on its own account: one event that cannot be decoded
+/// (a malformed payload, an altered ciphertext, a key that cannot be read) is reported in its
+/// place and costs the others nothing. Events of streams no projector reads are left out.
+pub async fn decode_each(
+    codec: &EventCodec,
+    stored: &[&RecordedEvent],
+    reveal: Reveal,
+) -> Vec<Result<Envelope, Undecodable>> {
+    // The whole batch at once first (its keys in one round trip); one by one only if that
+    // fails.
+    if let Ok(all) = decode_batch(codec, stored, reveal).await {
+        return all.into_iter().map(Ok).collect();
+    }
+    let mut out = Vec::with_capacity(stored.len());
+    for &s in stored {
+        match decode_batch(codec, &[s], reveal).await {
+            Ok(mut one) => out.extend(one.pop().map(Ok)),
+            Err(e) => out.push(Err(Undecodable::of(s, &e))),
+        }
+    }
+    out
+}

@@ -1,31 +1,22 @@
-//! Running the projectors: catch up from each checkpoint, then follow the log live; each batch
-//! and its checkpoint commit in one transaction.
+//! The projectors as log workers: [`Projections`] holds one runner per projector, the
+//! read-model database and the projectors' progress (read-your-writes waits on it). Running
+//! them is the worker runtime's job (`pawpost-workers`): a serving process's `WorkerHost`, or
+//! `pawpost replay` calling [`Projections::catch_up`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use pawpost_codec::EventCodec;
-use pawpost_store::{EventStore, Position, RecordedEvent, Subscription};
+use pawpost_store::{EventStore, Position, RecordedEvent};
+use pawpost_workers::{
+    checkpoint, LogFeed, LogWorker, Runnable, Runner, WorkerError, WorkerStatus,
+};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::checkpoint;
 use crate::db::{Db, DbError, Dialect, Tx};
-use crate::envelope::{decode_batch, Envelope};
 use crate::projectors::{self, Projector};
-
-/// Events read per batch while following the log live (fewer when fewer are new).
-const BATCH: usize = 500;
-/// Following the log, a projector reads at most once per this interval (see
-/// `Subscription::with_min_interval`): under load each batch — one transaction with its
-/// checkpoint — carries several commits' events instead of one, at the cost of this much
-/// more read-your-writes latency at worst.
-const LIVE_COALESCE: Duration = Duration::from_millis(5);
-/// Events per transaction while catching up: large transactions write each index page that a
-/// batch touches once (SQLite writes every changed page at each commit; random-position
-/// index inserts touch one page per row in small transactions) and let the search index
-/// flush larger segments. A rebuild runs several times faster than in batches of 500.
-const CATCH_UP_BATCH: usize = 10_000;
+use crate::worker::ProjectorWorker;
 
 /// Why projecting failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,34 +24,15 @@ pub enum ProjectionError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
-    Store(#[from] pawpost_store::StoreError),
-    #[error(transparent)]
-    Codec(#[from] pawpost_codec::CodecError),
+    Worker(#[from] WorkerError),
     #[error("no projection named {0}")]
     Unknown(String),
 }
 
-/// A decoded batch waiting to be applied.
-struct Prepared {
-    decoded: Vec<Envelope>,
-    last: Position,
-    /// The batch ended at the end of the log as it was read (fewer events than asked for).
-    at_head: bool,
-}
-
-struct Entry {
-    projector: Arc<dyn Projector>,
-    progress: watch::Sender<Position>,
-}
-
 /// The read side: projectors over the log, their read-model database and their progress.
 pub struct Projections {
-    store: Arc<dyn EventStore>,
     db: Db,
-    codec: EventCodec,
-    entries: Vec<Entry>,
-    /// Events per catch-up transaction; a batch with fewer reached the end of the log.
-    catch_up_batch: usize,
+    runners: Vec<Arc<Runner<ProjectorWorker>>>,
 }
 
 impl Projections {
@@ -75,17 +47,13 @@ impl Projections {
         codec: EventCodec,
         projectors: Vec<Arc<dyn Projector>>,
     ) -> Result<Self, ProjectionError> {
-        let db = store.db();
         Ok(Projections {
-            store,
-            db,
-            codec,
-            catch_up_batch: CATCH_UP_BATCH,
-            entries: projectors
+            db: store.db(),
+            runners: projectors
                 .into_iter()
-                .map(|projector| Entry {
-                    projector,
-                    progress: watch::channel(Position::START).0,
+                .map(|p| {
+                    let worker = Arc::new(ProjectorWorker::new(p, codec.clone()));
+                    Arc::new(Runner::new(worker, store.clone()))
                 })
                 .collect(),
         })
@@ -94,9 +62,18 @@ impl Projections {
     /// Catches up in transactions of `n` events (at least 1) instead of 10,000: a smaller
     /// figure holds the write lock for shorter stretches; tests use it to cut a rebuild into
     /// many batches.
-    pub fn with_catch_up_batch(mut self, n: usize) -> Self {
-        self.catch_up_batch = n.max(1);
-        self
+    pub fn with_catch_up_batch(self, n: usize) -> Self {
+        Projections {
+            db: self.db,
+            runners: self
+                .runners
+                .into_iter()
+                .map(|r| match Arc::try_unwrap(r) {
+                    Ok(r) => Arc::new(r.with_catch_up_batch(n)),
+                    Err(shared) => shared,
+                })
+                .collect(),
+        }
     }
 
     /// The read-model database (queries run on it).
@@ -106,21 +83,32 @@ impl Projections {
 
     /// Names of the projectors.
     pub fn names(&self) -> Vec<&'static str> {
-        self.entries.iter().map(|e| e.projector.name()).collect()
+        self.runners.iter().map(|r| r.worker().name()).collect()
     }
 
-    fn entry(&self, name: &str) -> Result<&Entry, ProjectionError> {
-        self.entries
+    /// The projectors' runners, for a worker host to run.
+    pub fn runnables(&self) -> Vec<Arc<dyn Runnable>> {
+        self.runners
             .iter()
-            .find(|e| e.projector.name() == name)
+            .map(|r| r.clone() as Arc<dyn Runnable>)
+            .collect()
+    }
+
+    /// The projectors' statuses (progress, lag, failures).
+    pub fn statuses(&self) -> Vec<Arc<WorkerStatus>> {
+        self.runners.iter().map(|r| r.status().clone()).collect()
+    }
+
+    fn runner(&self, name: &str) -> Result<&Arc<Runner<ProjectorWorker>>, ProjectionError> {
+        self.runners
+            .iter()
+            .find(|r| r.worker().name() == name)
             .ok_or_else(|| ProjectionError::Unknown(name.to_string()))
     }
 
     /// Where `name` stands.
     pub async fn checkpoint(&self, name: &str) -> Result<Position, ProjectionError> {
-        let name = self.entry(name)?.projector.name();
-        let mut tx = self.db.read().await.map_err(ProjectionError::Db)?;
-        Ok(crate::queries::users_extra::projected_position(&mut tx, name).await?)
+        Ok(self.runner(name)?.checkpoint().await?)
     }
 
     /// Applies one batch of stored events with `name`'s projector and moves its checkpoint, in
@@ -134,65 +122,9 @@ impl Projections {
         name: &str,
         events: &[RecordedEvent],
     ) -> Result<Position, ProjectionError> {
-        match self.prepare(name, events).await? {
-            Some(prepared) => self.commit(name, prepared).await,
-            None => self.checkpoint(name).await,
-        }
-    }
-
-    /// Decodes what `name`'s projector reads of a batch (no database work yet).
-    async fn prepare(
-        &self,
-        name: &str,
-        events: &[RecordedEvent],
-    ) -> Result<Option<Prepared>, ProjectionError> {
-        let projector = &self.entry(name)?.projector;
-        let Some(last) = events.last().map(|e| e.position) else {
-            return Ok(None);
-        };
-        let wanted: Vec<&RecordedEvent> = events
-            .iter()
-            .filter(|e| projector.wants(&e.stream, &e.event_type))
-            .collect();
-        let decoded = decode_batch(&self.codec, &wanted, projector.reveal()).await?;
-        Ok(Some(Prepared {
-            decoded,
-            last,
-            at_head: events.len() < self.catch_up_batch,
-        }))
-    }
-
-    /// Applies a prepared batch and moves the checkpoint, in one transaction.
-    async fn commit(&self, name: &str, prepared: Prepared) -> Result<Position, ProjectionError> {
-        let entry = self.entry(name)?;
-        let projector = entry.projector.clone();
-        let Prepared {
-            decoded,
-            last,
-            at_head,
-        } = prepared;
-        let mut tx = self.db.begin().await?;
-        let from = checkpoint::load(&mut tx, projector.name()).await?;
-        let applied = if last <= from {
-            from
-        } else {
-            let fresh: Vec<&Envelope> = decoded.iter().filter(|e| e.position > from).collect();
-            projector.apply_batch(&mut tx, &fresh).await?;
-            if at_head {
-                projector.on_caught_up(&mut tx).await?;
-            }
-            checkpoint::save(&mut tx, projector.name(), last).await?;
-            tx.commit().await?;
-            last
-        };
-        entry.progress.send_if_modified(|p| {
-            let changed = applied > *p;
-            if changed {
-                *p = applied;
-            }
-            changed
-        });
-        Ok(applied)
+        let runner = self.runner(name)?;
+        let at_head = events.len() < pawpost_workers::CATCH_UP_BATCH;
+        Ok(runner.handle(events, at_head).await?)
     }
 
     /// Applies everything committed so far with `name`'s projector; returns how many events it
@@ -200,39 +132,15 @@ impl Projections {
     pub async fn catch_up(
         &self,
         name: &str,
-        mut on_batch: impl FnMut(u64),
+        on_batch: impl FnMut(u64),
     ) -> Result<u64, ProjectionError> {
-        let mut n = 0u64;
-        // Read and decode the next batch while the current one is being written: decoding
-        // (opening content) and applying run on different cores.
-        let read = |after: Position| async move {
-            let batch = self.store.read_all(after, self.catch_up_batch).await?;
-            let count = batch.len() as u64;
-            let next = batch.last().map(|e| e.position);
-            let prepared = self.prepare(name, &batch).await?;
-            Ok::<_, ProjectionError>((prepared, next, count))
-        };
-        let mut pending = read(self.checkpoint(name).await?).await?;
-        loop {
-            let (Some(prepared), Some(next), count) = pending else {
-                // Also when the log ended exactly at a full batch (or had nothing new).
-                let projector = self.entry(name)?.projector.clone();
-                let mut tx = self.db.begin().await?;
-                projector.on_caught_up(&mut tx).await?;
-                tx.commit().await?;
-                return Ok(n);
-            };
-            let (committed, following) = tokio::join!(self.commit(name, prepared), read(next));
-            committed?;
-            n += count;
-            on_batch(n);
-            pending = following?;
-        }
+        Ok(self.runner(name)?.catch_up(on_batch).await?)
     }
 
     /// Empties `name`'s tables and checkpoint, so it rebuilds from the start of the log.
     pub async fn reset(&self, name: &str) -> Result<(), ProjectionError> {
-        let projector = self.entry(name)?.projector.clone();
+        let runner = self.runner(name)?;
+        let projector = runner.worker().projector().clone();
         let mut tx = self.db.begin().await?;
         for table in projector.tables() {
             empty(&mut tx, table).await?;
@@ -240,99 +148,37 @@ impl Projections {
         projector.on_reset(&mut tx).await?;
         checkpoint::reset(&mut tx, projector.name()).await?;
         tx.commit().await?;
-        self.entry(name)?.progress.send_replace(Position::START);
+        runner.status().reset();
         Ok(())
     }
 
     /// Waits until every projector has applied `position`, at most `timeout`. True if reached.
     pub async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
-        let all = async {
-            for e in &self.entries {
-                let mut rx = e.progress.subscribe();
-                if rx.wait_for(|p| *p >= position).await.is_err() {
-                    return false;
-                }
-            }
-            true
-        };
-        tokio::time::timeout(timeout, all).await.unwrap_or(false)
-    }
-
-    /// Starts one task per projector following the log until `stop` turns true.
-    pub fn spawn(self: &Arc<Self>, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-        self.entries
-            .iter()
-            .map(|e| {
-                let this = self.clone();
-                let name = e.projector.name();
-                let stop = stop.clone();
-                tokio::spawn(async move { this.follow(name, stop).await })
-            })
-            .collect()
-    }
-
-    async fn follow(&self, name: &'static str, mut stop: watch::Receiver<bool>) {
-        let mut backoff = Duration::from_millis(100);
-        while !*stop.borrow() {
-            // A backlog (a restart after downtime, a reset) goes in the large transactions of
-            // a catch-up first; then the log is followed batch by batch.
-            let caught_up = tokio::select! {
-                r = self.catch_up(name, |_| {}) => r,
-                _ = stop.changed() => return,
-            };
-            if let Err(e) = caught_up {
-                tracing::error!(projection = name, error = %e, "catching up failed");
-                if wait_or_stop(&mut stop, backoff).await {
-                    return;
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-                continue;
-            }
-            let from = match self.checkpoint(name).await {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::error!(projection = name, error = %e, "reading checkpoint failed");
-                    if wait_or_stop(&mut stop, backoff).await {
-                        return;
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                    continue;
-                }
-            };
-            self.entry(name)
-                .map(|e| {
-                    e.progress.send_if_modified(|p| {
-                        let changed = from > *p;
-                        if changed {
-                            *p = from;
-                        }
-                        changed
-                    })
-                })
-                .ok();
-            let mut sub = Subscription::new(self.store.clone(), from)
-                .with_batch_size(BATCH)
-                .with_min_interval(LIVE_COALESCE);
-            loop {
-                let batch = tokio::select! {
-                    b = sub.next_batch() => b,
-                    _ = stop.changed() => return,
-                };
-                let result = match batch {
-                    Ok(events) => self.apply_batch(name, &events).await.map(|_| ()),
-                    Err(e) => Err(e.into()),
-                };
-                if let Err(e) = result {
-                    tracing::error!(projection = name, error = %e, "projection batch failed; resuming from the checkpoint");
-                    if wait_or_stop(&mut stop, backoff).await {
-                        return;
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                    break;
-                }
-                backoff = Duration::from_millis(100);
+        let deadline = tokio::time::Instant::now() + timeout;
+        for r in &self.runners {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if !r.status().wait_for(position, left).await {
+                return false;
             }
         }
+        true
+    }
+
+    /// Waits until projector `name` has applied `position`, at most `timeout`.
+    pub async fn wait_for_one(&self, name: &str, position: Position, timeout: Duration) -> bool {
+        match self.runner(name) {
+            Ok(r) => r.status().wait_for(position, timeout).await,
+            Err(_) => false,
+        }
+    }
+
+    /// Runs every projector on `feed` until `stop` turns true, without leases (tests; a
+    /// serving process runs them through its worker host).
+    pub fn spawn(&self, feed: &LogFeed, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        self.runnables()
+            .into_iter()
+            .map(|r| tokio::spawn(r.run_until(feed.clone(), stop.clone())))
+            .collect()
     }
 }
 
@@ -356,12 +202,4 @@ async fn empty(tx: &mut Tx, table: &str) -> Result<(), DbError> {
     }
     tx.execute(&format!("DELETE FROM {table}"), &[]).await?;
     Ok(())
-}
-
-/// Sleeps `d` unless `stop` turns true first; returns whether to stop.
-async fn wait_or_stop(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(d) => *stop.borrow(),
-        _ = stop.changed() => true,
-    }
 }

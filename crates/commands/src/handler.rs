@@ -29,6 +29,20 @@ pub enum CommandError {
     Codec(#[from] CodecError),
 }
 
+impl CommandError {
+    /// The database was out of reach (down, restarting): nothing is lost, and the same command
+    /// (same command id) can be retried.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            CommandError::Store(e) => e.is_unavailable(),
+            CommandError::Codec(CodecError::Crypto(pawpost_store::CryptoError::Store(e))) => {
+                e.is_unavailable()
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Who issued a command, and its place in a causal chain.
 #[derive(Debug, Clone, Default)]
 pub struct CommandMeta {

@@ -12,8 +12,6 @@
 //! * `auth/`: access tokens ([`auth::JwtKeys`], [`auth::Claims`], [`auth::Role`]).
 //! * `http/`: the HTTP routes, one file per resource, merged in [`http::router`].
 //! * `serve.rs`: [`spawn`] / [`serve`]: bind, connect, migrate, serve, shut down gracefully.
-//! * `projection_host.rs`: [`ProjectionHost`]: the serving process runs the projectors while it
-//!   holds the projection leases, standing by while another process does.
 //! * `replay.rs`: [`replay()`]: `pawpost replay`, rebuilding read models from the log under the
 //!   leases.
 //! * `signals.rs`: [`signals::Signals`], typing and presence (in-process, broadcast).
@@ -27,7 +25,6 @@ pub use pawpost_commands as commands;
 pub mod http;
 pub mod hub;
 pub mod process;
-mod projection_host;
 pub mod replay;
 mod serve;
 pub mod settings;
@@ -36,7 +33,6 @@ pub mod signals;
 mod state;
 pub mod telemetry;
 
-pub use projection_host::ProjectionHost;
 pub use replay::replay;
 pub use serve::{connect_and_migrate, serve, spawn, RunningServer};
 pub use settings::Settings;

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use pawpost_codec::EventCodec;
 use pawpost_projections::db::Db;
-use pawpost_projections::lease::{self, LeaseError, HEARTBEAT};
 use pawpost_projections::{projectors, Projections};
 use pawpost_store::KeyRing;
+use pawpost_workers::lease::{self, LeaseError, Owner, HEARTBEAT};
 use tokio::time::MissedTickBehavior;
 
 use crate::{connect_and_migrate, Settings};
@@ -120,7 +120,7 @@ pub async fn replay_until(
     let projections =
         Projections::new(store, EventCodec::new(keyring)).context("opening the read models")?;
     let db = projections.db().clone();
-    let owner = lease::owner_id("replay");
+    let owner = Owner::new("replay");
     take_leases(&db, &names, &owner, options.force).await?;
 
     let result = tokio::select! {
@@ -136,12 +136,12 @@ pub async fn replay_until(
     result
 }
 
-async fn take_leases(db: &Db, names: &[&str], owner: &str, force: bool) -> anyhow::Result<()> {
+async fn take_leases(db: &Db, names: &[&str], owner: &Owner, force: bool) -> anyhow::Result<()> {
     if !force {
         return match lease::acquire(db, names, owner).await {
             Err(e @ LeaseError::Held(_)) => Err(anyhow::Error::new(e).context(
                 "another process runs the projections: stop `pawpost serve` (or the other replay) \
-                 first, or pass --force if it is gone",
+                 first, or pass --force if it is on another host and gone",
             )),
             other => other.context("taking the projection leases"),
         };
@@ -161,13 +161,13 @@ async fn take_leases(db: &Db, names: &[&str], owner: &str, force: bool) -> anyho
 }
 
 /// Renews the leases every heartbeat; returns only if another process took one over.
-async fn keep_leases(db: &Db, names: &[&str], owner: &str) -> LeaseError {
+async fn keep_leases(db: &Db, names: &[&str], owner: &Owner) -> LeaseError {
     let mut tick = tokio::time::interval(HEARTBEAT);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
         tick.tick().await;
-        match lease::renew(db, names, owner).await {
+        match lease::acquire(db, names, owner).await {
             Ok(()) => {}
             Err(e @ LeaseError::Held(_)) => return e,
             Err(e) => tracing::warn!(error = %e, "renewing the projection leases failed"),

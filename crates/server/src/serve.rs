@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use pawpost_store::EventStore;
+use pawpost_workers::{LogFeed, WorkerHost};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::projection_host::ProjectionHost;
 use crate::{http, AppState, Settings};
 
 /// A server running in the background. Dropping it stops the server too (without waiting);
@@ -21,9 +21,11 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The state the handlers share, so tests can reach the store or the keys.
     pub state: AppState,
-    /// Runs the projectors while this server holds the projection leases.
-    pub projections: ProjectionHost,
+    /// Runs the log workers (the projectors) whose leases this server holds.
+    pub workers: WorkerHost,
     shutdown: oneshot::Sender<()>,
+    stop_feed: tokio::sync::watch::Sender<bool>,
+    feed: JoinHandle<()>,
     join: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -33,13 +35,16 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, then stops the projectors
-    /// (each commits the batch it is on) and releases their leases; waits for all of it.
+    /// Stops accepting connections, lets in-flight requests finish, then stops the workers
+    /// (each commits the batch it is on), releases their leases and stops the log reader; waits
+    /// for all of it.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         // Err means the server already stopped by itself: the join result says why.
         let _ = self.shutdown.send(());
         let served = self.join.await.context("the server task panicked");
-        self.projections.stop().await;
+        self.workers.stop().await;
+        self.stop_feed.send_replace(true);
+        let _ = self.feed.await;
         served?
     }
 }
@@ -62,8 +67,8 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Arc<dyn 
     Ok(store)
 }
 
-/// Binds, connects the store, migrates, starts the projectors (if this process gets the
-/// projection leases, see `projection_host.rs`), then serves in a background task. Returns once
+/// Binds, connects the store, migrates, starts the shared log reader and the log workers (those
+/// whose leases this process gets, see `pawpost_workers::WorkerHost`), then serves in a background task. Returns once
 /// the server accepts requests; port 0 in `settings.bind` picks a free port (see
 /// [`RunningServer::addr`]).
 ///
@@ -80,11 +85,18 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr().context("reading the bound address")?;
     let store = connect_and_migrate(&settings).await?;
     let dev = settings.dev;
-    let state = AppState::new(store, settings).context("loading keys")?;
+    let (stop_feed, feed_stop) = tokio::sync::watch::channel(false);
+    let (feed, feed_join) = LogFeed::spawn(store.clone(), feed_stop);
+    let state = AppState::new(store, settings, feed.clone()).context("loading keys")?;
     if dev {
         tracing::info!("development mode");
     }
-    let projections = ProjectionHost::start(state.projections.clone()).await;
+    let workers = WorkerHost::start(
+        state.store.db(),
+        feed.clone(),
+        state.projections.runnables(),
+    )
+    .await;
 
     let (hub, connections) = crate::hub::build(state.clone());
     let (stop_dispatcher, dispatcher_stop) = tokio::sync::watch::channel(false);
@@ -116,8 +128,10 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<RunningServer> {
     Ok(RunningServer {
         addr,
         state,
-        projections,
+        workers,
         shutdown: tx,
+        stop_feed,
+        feed: feed_join,
         join,
     })
 }

@@ -6,6 +6,7 @@ use pawpost_codec::EventCodec;
 use pawpost_domain::{ConversationState, UserState};
 use pawpost_projections::Projections;
 use pawpost_store::{EventStore, KeyRing};
+use pawpost_workers::LogFeed;
 
 use crate::auth::JwtKeys;
 use crate::commands::CommandHandler;
@@ -35,12 +36,18 @@ pub struct AppState {
     pub known_users: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// Typing and presence: ephemeral, in-process, broadcast to the real-time hub.
     pub signals: Arc<crate::signals::Signals>,
+    /// The process's shared reader of the log (the workers and the live dispatcher follow it).
+    pub feed: LogFeed,
 }
 
 impl AppState {
     /// Builds the state from a connected (and migrated) store and the settings; fails if the
     /// configured keys are unusable.
-    pub fn new(store: Arc<dyn EventStore>, settings: Settings) -> anyhow::Result<Self> {
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        settings: Settings,
+        feed: LogFeed,
+    ) -> anyhow::Result<Self> {
         let jwt = JwtKeys::from_settings(&settings)?;
         let keyring = KeyRing::new(&settings.master_key()?, store.clone());
         let codec = EventCodec::new(keyring.clone());
@@ -56,6 +63,7 @@ impl AppState {
             codec,
             known_users: Arc::default(),
             signals: Arc::default(),
+            feed,
         })
     }
 }

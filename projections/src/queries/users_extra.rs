@@ -42,20 +42,8 @@ pub async fn membership_ranges(tx: &mut Tx, user: &str) -> Result<Vec<Membership
     .collect()
 }
 
-/// How far projector `name` has applied the log (start if it never ran). Unlike
-/// [`crate::checkpoint::load`] it takes no lock: for readers, not for projectors.
+/// How far projector `name` has applied the log (start if it never ran), without locking:
+/// for readers, not for projectors.
 pub async fn projected_position(tx: &mut Tx, name: &str) -> Result<Position, DbError> {
-    match tx
-        .query_opt(
-            "SELECT commit_pos, seq_pos FROM projection_checkpoints WHERE name = $1",
-            &[name.into()],
-        )
-        .await?
-    {
-        Some(row) => Ok(Position {
-            commit: u64::try_from(row.int(0)?).unwrap_or(0),
-            seq: u64::try_from(row.int(1)?).unwrap_or(0),
-        }),
-        None => Ok(Position::START),
-    }
+    pawpost_workers::checkpoint::peek(tx, name).await
 }

@@ -206,8 +206,8 @@ pub async fn dump(tx: &mut Tx) -> Result<Dump, DbError> {
             (t.to_string(), sql)
         })
         .chain(std::iter::once((
-            "projection_checkpoints".to_string(),
-            "SELECT name, commit_pos, seq_pos FROM projection_checkpoints".to_string(),
+            "worker_checkpoints".to_string(),
+            "SELECT name, commit_pos, seq_pos FROM worker_checkpoints".to_string(),
         )))
         .chain(sqlite.then(|| {
             (

@@ -35,7 +35,7 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
-    let probe = tokio::time::timeout(READY_TIMEOUT, state.store.stream_version("$readyz")).await;
+    let probe = tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await;
     match probe {
         Ok(Ok(_)) => (
             StatusCode::OK,

@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 
 /// Where the problem types are described (the `type` member is this plus the code).
 const TYPE_BASE: &str = "https://pawpost.dev/problems/";
+/// `Retry-After` of a 503: an outage of the database (a restart, a failover) lasts seconds.
+const RETRY_AFTER_SECONDS: &str = "1";
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +98,17 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, code, detail)
     }
 
+    /// 503 `unavailable`: the database (or a service) is out of reach for now; nothing was lost
+    /// and the same request (with the same `tempId`) is safe to retry after `Retry-After`.
+    pub fn unavailable(error: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %error, "unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database is unavailable for a moment; retry the same request shortly",
+        )
+    }
+
     /// 500: logs `error` (never shown to the client).
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "request failed");
@@ -137,6 +150,12 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -175,6 +194,7 @@ impl From<CommandError> for ApiError {
                 "contention",
                 "too many concurrent changes to this conversation; retry",
             ),
+            other if other.is_unavailable() => ApiError::unavailable(other),
             other => ApiError::internal(other),
         }
     }
@@ -182,19 +202,32 @@ impl From<CommandError> for ApiError {
 
 impl From<pawpost_projections::db::DbError> for ApiError {
     fn from(e: pawpost_projections::db::DbError) -> Self {
-        ApiError::internal(e)
+        if e.is_unavailable() {
+            ApiError::unavailable(e)
+        } else {
+            ApiError::internal(e)
+        }
     }
 }
 
 impl From<pawpost_projections::ProjectionError> for ApiError {
     fn from(e: pawpost_projections::ProjectionError) -> Self {
-        ApiError::internal(e)
+        use pawpost_projections::ProjectionError as P;
+        match e {
+            P::Db(e) => e.into(),
+            P::Worker(w) if w.transient => ApiError::unavailable(w),
+            other => ApiError::internal(other),
+        }
     }
 }
 
 impl From<pawpost_store::StoreError> for ApiError {
     fn from(e: pawpost_store::StoreError) -> Self {
-        ApiError::internal(e)
+        if e.is_unavailable() {
+            ApiError::unavailable(e)
+        } else {
+            ApiError::internal(e)
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use pawpost_codec::Reveal;
 use pawpost_domain::{EventType, PersonalData, PersonalText};
-use pawpost_projections::envelope::{decode_batch, DomainEvent, Envelope};
+use pawpost_projections::envelope::{decode_each, DomainEvent, Envelope, Undecodable};
 use pawpost_projections::queries::users_extra::{self, MembershipRange};
 use pawpost_store::{Position, RecordedEvent};
 use serde::{Deserialize, Serialize};
@@ -164,11 +164,14 @@ pub async fn sync_page(
     let filter = Visibility::new(caller.id.stream(), ranges);
     let scan = scan(state, &filter, after, horizon, limit as usize).await?;
     let refs: Vec<&RecordedEvent> = scan.picked.iter().collect();
-    let events = decode_batch(&state.codec, &refs, Reveal::Content)
+    let events = decode_each(&state.codec, &refs, Reveal::Content)
         .await
-        .map_err(ApiError::internal)?
         .into_iter()
-        .map(sync_event)
+        .map(|decoded| match decoded {
+            Ok(env) => sync_event(env),
+            Err(u) if u.transient => Err(ApiError::unavailable(u.error)),
+            Err(u) => Ok(unavailable_event(u)),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(SyncPage {
         events,
@@ -285,6 +288,27 @@ fn sync_event(env: Envelope) -> ApiResult<SyncEvent> {
         occurred_at: env.occurred_at,
         data,
     })
+}
+
+/// What stands in the feed for an event that could not be decoded (the live hub pushes the
+/// same `EventUnavailable`): its place, type and why, so a client sees no gap and loses
+/// nothing else.
+fn unavailable_event(u: Undecodable) -> SyncEvent {
+    tracing::error!(stream = %u.stream, version = u.version, error = %u.error,
+        "an event of the feed could not be decoded");
+    let conversation_id = u.stream.strip_prefix("conversation-").map(str::to_string);
+    SyncEvent {
+        cursor: cursor::encode(u.position),
+        kind: "EventUnavailable".to_string(),
+        seq: conversation_id.as_ref().map(|_| u.version),
+        conversation_id,
+        occurred_at: u.occurred_at,
+        data: serde_json::json!({
+            "eventType": u.event_type,
+            "code": "event_unavailable",
+            "detail": "this event could not be read; the rest of the feed is unaffected",
+        }),
+    }
 }
 
 /// `event` as JSON with its personal fields as plain strings (`null` when erased or still

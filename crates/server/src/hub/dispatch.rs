@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use pawpost_codec::Reveal;
 use pawpost_domain::ConversationEvent as E;
-use pawpost_projections::envelope::{decode_batch, DomainEvent, Envelope};
+use pawpost_projections::envelope::{decode_each, DomainEvent, Envelope, Undecodable};
 use pawpost_signalr::{Connections, Outgoing};
-use pawpost_store::Subscription;
+use pawpost_store::RecordedEvent;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,58 +20,86 @@ use tokio::task::JoinHandle;
 use super::group;
 use crate::AppState;
 
-/// Events read per batch.
-const BATCH: usize = 500;
+/// Decoding attempts of a batch whose keys could not be read (the database out of reach)
+/// before its events are pushed as unavailable.
+const DECODE_TRIES: u32 = 3;
 
-/// Starts the dispatcher; it runs until `stop` turns true.
+/// Starts the dispatcher on the process's shared log reader, from the head of the log now; it
+/// runs until `stop` turns true.
 pub fn spawn_dispatcher(
     state: AppState,
     connections: Connections,
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut from = *state.store.appended().borrow();
+        let head = *state.store.appended().borrow();
+        let mut reader = state.feed.reader(head);
         loop {
-            let mut sub = Subscription::new(state.store.clone(), from).with_batch_size(BATCH);
-            loop {
-                let batch = tokio::select! {
-                    b = sub.next_batch() => b,
-                    _ = stop.changed() => return,
-                };
-                let events = match batch {
-                    Ok(events) => events,
-                    Err(e) => {
-                        tracing::error!(error = %e, "the live dispatcher lost the log; resuming");
-                        break;
-                    }
-                };
-                let Some(last) = events.last().map(|e| e.position) else {
-                    continue;
-                };
-                let refs: Vec<_> = events
-                    .iter()
-                    .filter(|e| e.stream.starts_with("conversation-"))
-                    .collect();
-                match decode_batch(&state.codec, &refs, Reveal::Content).await {
-                    Ok(decoded) => {
-                        for env in &decoded {
-                            dispatch(&connections, env);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "decoding for the live dispatcher failed")
+            let batch = tokio::select! {
+                b = reader.next() => b,
+                _ = stop.changed() => return,
+            };
+            let events = match batch {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::error!(error = %e, "the live dispatcher could not read the log; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(200)) => continue,
+                        _ = stop.changed() => return,
                     }
                 }
-                from = last;
-            }
-            if tokio::time::timeout(Duration::from_millis(200), stop.changed())
-                .await
-                .is_ok()
-            {
-                return;
+            };
+            let refs: Vec<&RecordedEvent> = events
+                .iter()
+                .filter(|e| e.stream.starts_with("conversation-"))
+                .collect();
+            for decoded in decode(&state, &refs).await {
+                match decoded {
+                    Ok(env) => dispatch(&connections, &env),
+                    Err(u) => unavailable(&connections, &u),
+                }
             }
         }
     })
+}
+
+/// Decodes a batch event by event; a batch whose keys could not be read is tried again a few
+/// times before its events count as unavailable.
+async fn decode(state: &AppState, refs: &[&RecordedEvent]) -> Vec<Result<Envelope, Undecodable>> {
+    let mut tries = 1;
+    loop {
+        let decoded = decode_each(&state.codec, refs, Reveal::Content).await;
+        let transient = decoded.iter().any(|d| matches!(d, Err(u) if u.transient));
+        if !transient || tries >= DECODE_TRIES {
+            return decoded;
+        }
+        tokio::time::sleep(Duration::from_millis(100 << tries)).await;
+        tries += 1;
+    }
+}
+
+/// Pushes `EventUnavailable` in place of an event that could not be decoded: the event's
+/// `seq` and `cursor` still reach the clients (no gap that sends them syncing for nothing),
+/// and no other event loses its push.
+fn unavailable(connections: &Connections, u: &Undecodable) {
+    tracing::error!(stream = %u.stream, version = u.version, event_type = %u.event_type,
+        error = %u.error, "an event could not be decoded; pushed as unavailable");
+    let Some(conversation) = u.stream.strip_prefix("conversation-") else {
+        return;
+    };
+    let payload = json!({
+        "conversationId": conversation,
+        "seq": u.version,
+        "cursor": crate::cursor::encode(u.position),
+        "eventType": u.event_type,
+        "code": "event_unavailable",
+        "detail": "this event could not be read; the rest of the conversation is unaffected",
+    });
+    connections.send_to_group(
+        &group(conversation),
+        &Outgoing::invocation("EventUnavailable", vec![payload]),
+        None,
+    );
 }
 
 /// Pushes one event.

@@ -110,8 +110,8 @@ mod projections {
     use chrono::Utc;
     use pawpost_domain::values::{ConversationTitle, MessageBody, MessageKind};
     use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserId};
-    use pawpost_projections::lease;
     use pawpost_projections::queries::conversations::{self, ListFilter};
+    use pawpost_workers::lease;
     use uuid::Uuid;
 
     use super::*;
@@ -188,13 +188,13 @@ mod projections {
         let server = spawn(Settings::for_tests(dir.path(), database))
             .await
             .unwrap();
-        assert!(*server.projections.running().borrow());
-        let owner = server.projections.owner().to_owned();
+        assert!(*server.workers.running().borrow());
+        let owner = server.workers.owner().to_owned();
         assert!(owner.starts_with("serve@"), "{owner}");
         let state = server.state.clone();
         let holders = lease::holders(state.projections.db()).await.unwrap();
         assert_eq!(holders.len(), state.projections.names().len());
-        assert!(holders.iter().all(|h| h.owner == owner && h.is_fresh()));
+        assert!(holders.iter().all(|h| h.owner == owner && h.is_live()));
 
         let (id, position) = group_with_a_message(&state).await;
         assert!(state.projections.wait_for(position, DEADLINE).await);
@@ -223,17 +223,17 @@ mod projections {
         let settings = Settings::for_tests(dir.path(), database);
         let first = spawn(settings.clone()).await.unwrap();
         let second = spawn(settings).await.unwrap();
-        assert!(*first.projections.running().borrow());
+        assert!(*first.workers.running().borrow());
         assert!(
-            !*second.projections.running().borrow(),
+            !*second.workers.running().borrow(),
             "two projecting servers"
         );
         let holders = lease::holders(second.state.projections.db()).await.unwrap();
-        assert!(holders.iter().all(|h| h.owner == first.projections.owner()));
+        assert!(holders.iter().all(|h| h.owner == first.workers.owner()));
 
         first.shutdown().await.unwrap();
         assert!(
-            wait_until(second.projections.running(), true).await,
+            wait_until(second.workers.running(), true).await,
             "the second server never took over"
         );
         let (_, position) = group_with_a_message(&second.state).await;
@@ -252,18 +252,15 @@ mod projections {
         let db = server.state.projections.db().clone();
         let names = server.state.projections.names();
         // A forced replay elsewhere takes the leases over.
-        lease::take_over(&db, &names, "replay@elsewhere:1/x")
-            .await
-            .unwrap();
+        let replay = lease::Owner::new("replay");
+        lease::take_over(&db, &names, &replay).await.unwrap();
         assert!(
-            wait_until(server.projections.running(), false).await,
+            wait_until(server.workers.running(), false).await,
             "kept projecting without the leases"
         );
-        lease::release(&db, &names, "replay@elsewhere:1/x")
-            .await
-            .unwrap();
+        lease::release(&db, &names, &replay).await.unwrap();
         assert!(
-            wait_until(server.projections.running(), true).await,
+            wait_until(server.workers.running(), true).await,
             "never resumed"
         );
         server.shutdown().await.unwrap();

@@ -1,0 +1,176 @@
+//! What a worker is doing, for waiters (read-your-writes) and for admins (lag, failures).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pawpost_store::Position;
+use serde::Serialize;
+use tokio::sync::watch;
+
+/// The live state of one worker in this process. Shared by its runner (which writes it) and by
+/// everyone who waits on it or reports it.
+#[derive(Debug)]
+pub struct WorkerStatus {
+    name: &'static str,
+    progress: watch::Sender<Position>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    running: bool,
+    /// When the last event handled was appended.
+    handled_at: Option<DateTime<Utc>>,
+    failures: u64,
+    consecutive_failures: u32,
+    last_error: Option<String>,
+    retrying_until: Option<DateTime<Utc>>,
+    parked: u64,
+}
+
+/// A snapshot of a worker's state, with its lag behind the head of the log.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerReport {
+    pub name: String,
+    /// This process runs it now (it holds its lease).
+    pub running: bool,
+    /// Its checkpoint, as a sync cursor.
+    pub checkpoint: Position,
+    /// Events of the log after its checkpoint (about: positions are sequence numbers).
+    pub lag_events: u64,
+    /// How far behind it is in log time: between when the newest event of the log and the last
+    /// event it handled were appended (0 when caught up).
+    pub lag_seconds: f64,
+    /// Failed batches since this process started.
+    pub failures: u64,
+    /// Failures in a row (0 when the last batch went through).
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    /// When it retries next, while backing off.
+    pub retrying_at: Option<DateTime<Utc>>,
+    /// Events it parked since this process started.
+    pub parked: u64,
+}
+
+impl WorkerStatus {
+    /// A status for worker `name` at the start of the log.
+    pub fn new(name: &'static str) -> Self {
+        WorkerStatus {
+            name,
+            progress: watch::channel(Position::START).0,
+            inner: Mutex::default(),
+        }
+    }
+
+    /// The worker's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // Plain data: a panic while it was held leaves it usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Where the worker stands.
+    pub fn checkpoint(&self) -> Position {
+        *self.progress.borrow()
+    }
+
+    /// Waits until the worker has handled `position`, at most `timeout`. True if reached.
+    pub async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
+        let mut rx = self.progress.subscribe();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        reached
+    }
+
+    /// A checkpoint read from the database (its runner elsewhere, or starting up): progress
+    /// only, nothing about failures.
+    pub fn progressed(&self, to: Position) {
+        self.progress.send_if_modified(|p| {
+            let changed = to > *p;
+            if changed {
+                *p = to;
+            }
+            changed
+        });
+    }
+
+    /// Work went through up to `to`, the last event of it appended at `handled_at`.
+    pub fn advanced(&self, to: Position, handled_at: Option<DateTime<Utc>>) {
+        self.progressed(to);
+        let mut inner = self.lock();
+        if handled_at.is_some() {
+            inner.handled_at = handled_at;
+        }
+        inner.consecutive_failures = 0;
+        inner.retrying_until = None;
+    }
+
+    /// Starts over from the beginning (a rebuild emptied it).
+    pub fn reset(&self) {
+        self.progress.send_replace(Position::START);
+        self.lock().handled_at = None;
+    }
+
+    pub(crate) fn set_running(&self, running: bool) {
+        self.lock().running = running;
+    }
+
+    pub(crate) fn failed(&self, error: &str, retry_in: Duration) {
+        let mut inner = self.lock();
+        inner.failures += 1;
+        inner.consecutive_failures = inner.consecutive_failures.saturating_add(1);
+        inner.last_error = Some(error.to_string());
+        inner.retrying_until = chrono::Duration::from_std(retry_in)
+            .ok()
+            .map(|d| Utc::now() + d);
+    }
+
+    pub(crate) fn parked_one(&self) {
+        self.lock().parked += 1;
+    }
+
+    /// Failures in a row now.
+    pub fn consecutive_failures(&self) -> u32 {
+        self.lock().consecutive_failures
+    }
+
+    /// The report, given the head of the log and when its newest event was appended.
+    pub fn report(&self, head: Position, head_at: Option<DateTime<Utc>>) -> WorkerReport {
+        let checkpoint = self.checkpoint();
+        let inner = self.lock();
+        let lag_events = if head > checkpoint {
+            head.seq.saturating_sub(checkpoint.seq).max(1)
+        } else {
+            0
+        };
+        let lag_seconds = match (lag_events, head_at, inner.handled_at) {
+            (0, _, _) => 0.0,
+            (_, Some(head_at), Some(handled)) => {
+                (head_at - handled).num_milliseconds().max(0) as f64 / 1000.0
+            }
+            // Nothing handled yet: behind by the age of the log's head at least.
+            (_, Some(head_at), None) => {
+                (Utc::now() - head_at).num_milliseconds().max(0) as f64 / 1000.0
+            }
+            _ => 0.0,
+        };
+        WorkerReport {
+            name: self.name.to_string(),
+            running: inner.running,
+            checkpoint,
+            lag_events,
+            lag_seconds,
+            failures: inner.failures,
+            consecutive_failures: inner.consecutive_failures,
+            last_error: inner.last_error.clone(),
+            retrying_at: inner.retrying_until,
+            parked: inner.parked,
+        }
+    }
+}
