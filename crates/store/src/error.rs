@@ -30,6 +30,9 @@ pub enum StoreError {
     /// Any other database failure.
     #[error("database: {0}")]
     Database(sqlx::Error),
+    /// Any other failure of SQLite (through rusqlite).
+    #[error("sqlite: {0}")]
+    Sqlite(rusqlite::Error),
     /// Applying the embedded migrations failed.
     #[error("migrating: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -60,6 +63,16 @@ impl From<sqlx::Error> for StoreError {
             StoreError::Unavailable(e.to_string())
         } else {
             StoreError::Database(e)
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if crate::outage::is_sqlite_outage(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Sqlite(e)
         }
     }
 }

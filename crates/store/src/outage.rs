@@ -24,6 +24,14 @@ pub fn is_outage(e: &sqlx::Error) -> bool {
     }
 }
 
+/// True when a rusqlite error says the database is busy, locked, full or cannot be opened.
+pub fn is_sqlite_outage(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => sqlite_outage(f.extended_code),
+        _ => false,
+    }
+}
+
 /// SQLite (extended) result codes of an outage: SQLITE_BUSY (5), SQLITE_LOCKED (6),
 /// SQLITE_IOERR (10), SQLITE_FULL (13), SQLITE_CANTOPEN (14), with any extended code.
 fn sqlite_outage(code: i32) -> bool {

@@ -1,32 +1,28 @@
 //! The database beside the log: read models, worker checkpoints, leases and parked events live
-//! in the same SQLite file or PostgreSQL database as the events, and are reached through one SQL
-//! surface over both backends: sqlx's `Any` driver, async end to end.
+//! in the same SQLite file or PostgreSQL database as the events, reached through one async SQL
+//! surface over both backends ([`Db`], [`Tx`]).
 //!
-//! Statements are written once, in PostgreSQL's `$1` style (SQLite understands `$N` too), with
-//! the parameter types of [`Arg`]; the few statements that must differ (full-text search,
-//! locking) ask [`Tx::dialect`]. Write transactions on SQLite begin `IMMEDIATE` (they take the
-//! write lock at once, within the busy timeout, instead of failing to upgrade halfway); read
+//! Statements are written once, in PostgreSQL's `$1` style (rewritten to `?1` for SQLite),
+//! with the parameter types of [`Arg`]; the few statements that must differ (full-text search,
+//! locking) ask [`Tx::dialect`]. PostgreSQL goes through sqlx, async end to end; SQLite through
+//! rusqlite (`sqlite.rs` says why). Write transactions on SQLite begin `IMMEDIATE`; read
 //! transactions see one snapshot and never wait for the writer.
 
-mod arg;
-mod row;
+mod postgres;
+mod sqlite;
+mod value;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use futures::future::{ready, BoxFuture};
+use sqlx::PgPool;
 
-pub use arg::{from_micros, micros, Arg};
-pub use row::Row;
+pub use value::{from_micros, micros, Arg, Row, Value};
 
-/// Connections of the read-model pool on SQLite (each is a thread of sqlx's).
-const SQLITE_POOL: u32 = 8;
-/// Connections of the read-model pool on PostgreSQL.
-const POSTGRES_POOL: u32 = 16;
-/// How long a transaction waits for a pooled connection before the database counts as
-/// unavailable.
+/// How long a transaction waits for a pooled PostgreSQL connection before the database counts
+/// as unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a read-model operation failed.
@@ -35,8 +31,10 @@ pub enum DbError {
     /// The database is out of reach for now (down, restarting, locked): retry later.
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    #[error("database: {0}")]
-    Sql(sqlx::Error),
+    #[error("postgres: {0}")]
+    Postgres(sqlx::Error),
+    #[error("sqlite: {0}")]
+    Sqlite(rusqlite::Error),
     #[error("decoding a row: {0}")]
     Decode(String),
     #[error("{0}")]
@@ -55,7 +53,17 @@ impl From<sqlx::Error> for DbError {
         if crate::outage::is_outage(&e) {
             DbError::Unavailable(e.to_string())
         } else {
-            DbError::Sql(e)
+            DbError::Postgres(e)
+        }
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        if crate::outage::is_sqlite_outage(&e) {
+            DbError::Unavailable(e.to_string())
+        } else {
+            DbError::Sqlite(e)
         }
     }
 }
@@ -67,124 +75,96 @@ pub enum Dialect {
     Postgres,
 }
 
-/// A pool on the database beside the log. Cheap to clone.
+/// The database beside the log. Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Db {
-    pool: AnyPool,
-    dialect: Dialect,
+pub struct Db(Backend);
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(Arc<sqlite::SqliteDb>),
+    Postgres(PgPool),
 }
 
 impl Db {
-    /// The read-model pool on the SQLite file at `path`. Read models are derived: a commit
-    /// lost to a power cut rolls back together with its checkpoint and is projected again, so
-    /// these connections commit with `synchronous=NORMAL` (the log's appends still fsync); a
-    /// 64 MiB page cache and rarer WAL checkpoints serve rebuilds, which touch index pages all
-    /// over the tables.
-    pub(crate) fn sqlite(path: &Path) -> Result<Db, sqlx::Error> {
-        sqlx::any::install_default_drivers();
-        let url = format!("sqlite://{}?mode=rwc", path.display());
-        let options: AnyConnectOptions = url.parse()?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(SQLITE_POOL)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;
-                         PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
-                         PRAGMA wal_autocheckpoint = 16384; PRAGMA foreign_keys = OFF;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            })
-            .connect_lazy_with(options);
-        Ok(Db {
-            pool,
-            dialect: Dialect::Sqlite,
-        })
+    /// The read-model database in the SQLite file at `path`.
+    pub(crate) fn sqlite(path: &Path) -> Db {
+        Db(Backend::Sqlite(Arc::new(sqlite::SqliteDb::new(path))))
     }
 
-    /// The read-model pool on the PostgreSQL database at `url`. As on SQLite, its commits do
-    /// not wait for their WAL flush (derived data); not waiting also ends a projector's
-    /// transaction sooner, and a running transaction holds back the xid gate of every reader
-    /// tailing the log.
+    /// The read-model database of the PostgreSQL database at `url` (a pool of its own).
     pub(crate) fn postgres(url: &str) -> Result<Db, sqlx::Error> {
-        sqlx::any::install_default_drivers();
-        let options: AnyConnectOptions = url.parse()?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(POSTGRES_POOL)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("SET synchronous_commit = off").await?;
-                    Ok(())
-                })
-            })
-            .connect_lazy_with(options);
-        Ok(Db {
-            pool,
-            dialect: Dialect::Postgres,
-        })
+        Ok(Db(Backend::Postgres(postgres::pool(url)?)))
     }
 
     /// The dialect.
     pub fn dialect(&self) -> Dialect {
-        self.dialect
+        match self.0 {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
     }
 
     /// A read-write transaction: committed by [`Tx::commit`], rolled back if dropped.
     pub fn begin(&self) -> BoxFuture<'static, Result<Tx, DbError>> {
-        self.start(match self.dialect {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            Dialect::Postgres => "BEGIN",
-        })
+        self.start(true)
     }
 
     /// A read-only transaction: one consistent snapshot that never waits for writers.
     pub fn read(&self) -> BoxFuture<'static, Result<Tx, DbError>> {
-        self.start(match self.dialect {
-            Dialect::Sqlite => "BEGIN",
-            Dialect::Postgres => "BEGIN READ ONLY",
-        })
+        self.start(false)
     }
 
-    /// Begins with `statement` in a task of its own. sqlx checks a custom `BEGIN` after it
-    /// ran, at a second await point: a caller cancelled right there (an HTTP client that hung
-    /// up, a worker told to stop) would leave the transaction open on a pooled connection,
-    /// holding SQLite's write lock for good. A task always runs to its end; if the caller is
-    /// gone, the transaction it returns is dropped, which rolls it back.
-    fn start(&self, statement: &'static str) -> BoxFuture<'static, Result<Tx, DbError>> {
-        let (pool, dialect) = (self.pool.clone(), self.dialect);
-        Box::pin(async move {
-            let inner = tokio::spawn(async move { pool.begin_with(statement).await })
-                .await
-                .map_err(|e| DbError::Other(format!("beginning a transaction: {e}")))??;
-            Ok(Tx { inner, dialect })
-        })
+    fn start(&self, write: bool) -> BoxFuture<'static, Result<Tx, DbError>> {
+        match &self.0 {
+            Backend::Sqlite(db) => {
+                let db = db.clone();
+                Box::pin(async move { Ok(Tx(TxInner::Sqlite(db.begin(write).await?))) })
+            }
+            Backend::Postgres(pool) => {
+                let pool = pool.clone();
+                let statement = if write { "BEGIN" } else { "BEGIN READ ONLY" };
+                Box::pin(async move {
+                    // In a task of its own: sqlx checks a custom `BEGIN` after it ran, at a
+                    // second await point, and a caller cancelled right there would leave the
+                    // transaction open on a pooled connection. A task always runs to its end;
+                    // if the caller is gone, the transaction it returns is dropped and rolls
+                    // back.
+                    let tx = tokio::spawn(async move { pool.begin_with(statement).await })
+                        .await
+                        .map_err(|e| DbError::Other(format!("beginning a transaction: {e}")))??;
+                    Ok(Tx(TxInner::Postgres(tx)))
+                })
+            }
+        }
     }
 
-    /// Closes the pool (waits for connections in use to come back).
+    /// Closes the pool (PostgreSQL; SQLite connections close when dropped).
     pub async fn close(&self) {
-        self.pool.close().await;
+        if let Backend::Postgres(pool) = &self.0 {
+            pool.close().await;
+        }
     }
 }
 
 /// A transaction on the database beside the log.
-pub struct Tx {
-    inner: sqlx::Transaction<'static, sqlx::Any>,
-    dialect: Dialect,
+pub struct Tx(TxInner);
+
+enum TxInner {
+    Sqlite(sqlite::SqliteTx),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
+// The methods return boxed futures: sqlx's executor futures are generic over lifetimes, and an
+// `async fn` around them trips the compiler's `Send` inference for callers in spawned tasks
+// ("implementation of `Send` is not general enough").
 impl Tx {
     /// The dialect, for the few statements that differ.
     pub fn dialect(&self) -> Dialect {
-        self.dialect
+        match self.0 {
+            TxInner::Sqlite(_) => Dialect::Sqlite,
+            TxInner::Postgres(_) => Dialect::Postgres,
+        }
     }
-
-    // The methods return boxed futures: sqlx's executor futures are generic over lifetimes,
-    // and an `async fn` around them trips the compiler's `Send` inference for callers in
-    // spawned tasks ("implementation of `Send` is not general enough").
 
     /// Runs a statement; returns the number of rows changed.
     pub fn execute<'a>(
@@ -192,12 +172,15 @@ impl Tx {
         sql: &'a str,
         args: &'a [Arg],
     ) -> BoxFuture<'a, Result<u64, DbError>> {
-        Box::pin(async move {
-            let done = arg::bind_all(sqlx::query(sql), args)
-                .execute(&mut *self.inner)
-                .await?;
-            Ok(done.rows_affected())
-        })
+        match &mut self.0 {
+            TxInner::Sqlite(tx) => Box::pin(ready(tx.execute(sql, args))),
+            TxInner::Postgres(tx) => Box::pin(async move {
+                let done = postgres::bind(sqlx::query(sql), args)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(done.rows_affected())
+            }),
+        }
     }
 
     /// Runs a query and returns every row.
@@ -206,12 +189,15 @@ impl Tx {
         sql: &'a str,
         args: &'a [Arg],
     ) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
-        Box::pin(async move {
-            let rows = arg::bind_all(sqlx::query(sql), args)
-                .fetch_all(&mut *self.inner)
-                .await?;
-            Ok(rows.into_iter().map(Row).collect())
-        })
+        match &mut self.0 {
+            TxInner::Sqlite(tx) => Box::pin(ready(tx.query(sql, args))),
+            TxInner::Postgres(tx) => Box::pin(async move {
+                let rows = postgres::bind(sqlx::query(sql), args)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                rows.iter().map(postgres::row).collect()
+            }),
+        }
     }
 
     /// The first row, if any.
@@ -220,12 +206,7 @@ impl Tx {
         sql: &'a str,
         args: &'a [Arg],
     ) -> BoxFuture<'a, Result<Option<Row>, DbError>> {
-        Box::pin(async move {
-            let row = arg::bind_all(sqlx::query(sql), args)
-                .fetch_optional(&mut *self.inner)
-                .await?;
-            Ok(row.map(Row))
-        })
+        Box::pin(async move { Ok(self.query(sql, args).await?.into_iter().next()) })
     }
 
     /// Runs `statements` (without parameters) one after the other, unprepared (DDL, locks).
@@ -233,31 +214,43 @@ impl Tx {
         &'a mut self,
         statements: &'a [&'a str],
     ) -> BoxFuture<'a, Result<(), DbError>> {
-        Box::pin(async move {
-            for sql in statements {
-                sqlx::query(sql)
-                    .persistent(false)
-                    .execute(&mut *self.inner)
-                    .await?;
-            }
-            Ok(())
-        })
+        match &mut self.0 {
+            TxInner::Sqlite(tx) => Box::pin(ready(tx.batch(statements))),
+            TxInner::Postgres(tx) => Box::pin(async move {
+                for sql in statements {
+                    sqlx::query(sql)
+                        .persistent(false)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }),
+        }
     }
 
     /// Commits.
     pub fn commit(self) -> BoxFuture<'static, Result<(), DbError>> {
-        Box::pin(async move {
-            self.inner.commit().await?;
-            Ok(())
-        })
+        match self.0 {
+            TxInner::Sqlite(tx) => Box::pin(tx.commit()),
+            TxInner::Postgres(tx) => Box::pin(async move {
+                tx.commit().await?;
+                Ok(())
+            }),
+        }
     }
 
-    /// Rolls back (dropping the transaction does too, in the background).
+    /// Rolls back (dropping the transaction does too).
     pub fn rollback(self) -> BoxFuture<'static, Result<(), DbError>> {
-        Box::pin(async move {
-            self.inner.rollback().await?;
-            Ok(())
-        })
+        match self.0 {
+            TxInner::Sqlite(tx) => {
+                drop(tx);
+                Box::pin(ready(Ok(())))
+            }
+            TxInner::Postgres(tx) => Box::pin(async move {
+                tx.rollback().await?;
+                Ok(())
+            }),
+        }
     }
 }
 

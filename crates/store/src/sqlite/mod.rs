@@ -1,22 +1,27 @@
-//! SQLite backend: the embedded default.
+//! SQLite backend: the embedded default, on rusqlite (not sqlx: on this hot path sqlx's
+//! connection thread costs a thread hand-off per statement, ~60 µs here, and appends, log
+//! reads and rebuilds lost 25–85 %; BENCHMARKS.md "sqlx"). Migrations still go through sqlx's
+//! migrator, like PostgreSQL's.
 //!
-//! One writer task owns the only writing connection and commits appends (and data keys) in
-//! groups (group commit): whatever queued while the previous commit was syncing goes into the
-//! next transaction. Positions are rowids handed out by that single writer, so commit order
-//! equals position order and readers can tail by position alone. Readers use a small pool of
-//! connections (WAL lets them run beside the writer).
+//! One writer thread owns the only writing connection and commits appends in groups (group
+//! commit): whatever queued while the previous commit was syncing goes into the next transaction,
+//! each request under its own savepoint so one refused append does not fail the others. Positions
+//! are rowids handed out by that single writer, so commit order equals position order and readers
+//! can tail by position alone. Readers use a small pool of read-only connections (WAL lets them
+//! run beside the writer).
 
+mod pool;
 mod read;
 mod writer;
 
+pub use pool::{ConnectionPool, Lease};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, SqlitePool};
-use tokio::sync::{mpsc, oneshot, watch};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 use crate::db::Db;
@@ -25,13 +30,11 @@ use crate::{
     StoreError,
 };
 
-use writer::WriteOp;
+use writer::{WriteOp, Writer};
 
 /// Read connections open at most (more concurrent reads wait for one: opening and closing
 /// connections under load costs far more than waiting).
-const READ_POOL: u32 = 8;
-/// How long a read waits for a pooled connection before the database counts as unavailable.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+const READ_POOL: usize = 8;
 
 /// The SQLite event store. Cheap to clone.
 #[derive(Clone)]
@@ -41,15 +44,14 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    options: SqliteConnectOptions,
-    writer: mpsc::UnboundedSender<WriteOp>,
-    readers: SqlitePool,
+    writer: Writer,
+    readers: Arc<ConnectionPool>,
     head: watch::Receiver<Position>,
     db: Db,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file at `path` and starts the writer task.
+    /// Opens (creating if needed) the database file at `path` and starts the writer thread.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent() {
@@ -57,52 +59,73 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir)?;
             }
         }
-        let options = Self::options(&path);
-        let (writer, head) = writer::start(options.connect().await?).await;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(READ_POOL)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options.clone());
+        let p = path.clone();
+        let (writer, head) = tokio::task::spawn_blocking(move || Writer::start(&p))
+            .await
+            .map_err(join_err)??;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
-                db: Db::sqlite(&path)?,
+                db: Db::sqlite(&path),
                 path,
-                options,
                 writer,
-                readers,
+                readers: ConnectionPool::new(READ_POOL),
                 head,
             }),
         })
     }
 
-    /// The database file.
+    /// The database file (projections open their own connections on it).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
 
-    /// How the store's connections are opened: WAL, `synchronous=FULL` (an acknowledged append
-    /// survives power loss), a busy timeout.
-    fn options(path: &Path) -> SqliteConnectOptions {
-        SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(false)
+    /// Opens a connection configured like the store's own (WAL, busy timeout, FULL sync).
+    pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(conn)
     }
 
-    async fn write<T>(
+    /// Runs `f` on a pooled read connection in a blocking task.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let mut lease = self
+            .inner
+            .readers
+            .lease()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = lease.get_or_open(|| Self::open_connection(&inner.path))?;
+            f(conn)
+        })
+        .await
+        .map_err(join_err)?
+    }
+
+    async fn write<T: Send + 'static>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> WriteOp,
     ) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
-        self.inner
-            .writer
-            .send(make(tx))
-            .map_err(|_| StoreError::Closed)?;
+        self.inner.writer.send(make(tx))?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
+}
+
+fn join_err(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Io(std::io::Error::other(e.to_string()))
 }
 
 #[async_trait]
@@ -120,11 +143,29 @@ impl EventStore for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let mut conn = self.inner.options.connect().await?;
+        use sqlx::{ConnectOptions, Connection};
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&self.inner.path)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let mut conn = options.connect().await?;
         let result = crate::migrate::sqlite(&mut conn).await;
-        let _ = sqlx::Connection::close(conn).await;
-        result
+        let _ = conn.close().await;
+        result?;
+        // A migration may have created the events table: the writer reads the head again.
+        self.write(|reply| {
+            WriteOp::Run(Box::new(move |_| {
+                let _ = reply.send(Ok(()));
+            }))
+        })
+        .await
     }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn close(&self) {}
 
     async fn append(
         &self,
@@ -151,11 +192,14 @@ impl EventStore for SqliteStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        read::stream(&self.inner.readers, stream, after_version, limit).await
+        let stream = stream.to_string();
+        self.read(move |c| read::stream(c, &stream, after_version, limit))
+            .await
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StoreError> {
-        read::stream_version(&self.inner.readers, stream).await
+        let stream = stream.to_string();
+        self.read(move |c| read::stream_version(c, &stream)).await
     }
 
     async fn read_all(
@@ -163,11 +207,11 @@ impl EventStore for SqliteStore {
         after: Position,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        read::all(&self.inner.readers, after.seq, limit).await
+        self.read(move |c| read::all(c, after.seq, limit)).await
     }
 
     async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
-        read::by_id(&self.inner.readers, event_id).await
+        self.read(move |c| read::by_id(c, event_id)).await
     }
 
     fn appended(&self) -> watch::Receiver<Position> {
@@ -175,50 +219,73 @@ impl EventStore for SqliteStore {
     }
 
     async fn put_key_if_absent(&self, key_id: &str, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let (key_id, wrapped) = (key_id.to_string(), wrapped.to_vec());
-        self.write(|reply| WriteOp::PutKey {
-            key_id,
-            wrapped,
-            reply,
+        let key_id = key_id.to_string();
+        let wrapped = wrapped.to_vec();
+        self.write(|reply| {
+            WriteOp::Run(Box::new(move |conn| {
+                let r = (|| {
+                    conn.execute(
+                        "INSERT INTO data_keys (key_id, wrapped, created_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (key_id) DO NOTHING",
+                        rusqlite::params![key_id, wrapped, chrono::Utc::now().to_rfc3339()],
+                    )?;
+                    let stored: Vec<u8> = conn.query_row(
+                        "SELECT wrapped FROM data_keys WHERE key_id = ?1",
+                        [&key_id],
+                        |r| r.get(0),
+                    )?;
+                    Ok(stored)
+                })();
+                let _ = reply.send(r);
+            }))
         })
         .await
     }
 
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE key_id = $1")
-                .bind(key_id)
-                .fetch_optional(&self.inner.readers)
-                .await?,
-        )
+        let key_id = key_id.to_string();
+        self.read(move |c| {
+            Ok(
+                c.prepare_cached("SELECT wrapped FROM data_keys WHERE key_id = ?1")?
+                    .query_row([&key_id], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+        .await
     }
 
     async fn get_keys(&self, key_ids: &[String]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        if key_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids = serde_json::to_string(key_ids).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        Ok(sqlx::query_as(
-            "SELECT key_id, wrapped FROM data_keys WHERE key_id IN (SELECT value FROM json_each($1))",
-        )
-        .bind(ids)
-        .fetch_all(&self.inner.readers)
-        .await?)
+        let ids = key_ids.to_vec();
+        self.read(move |c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT key_id, wrapped FROM data_keys WHERE key_id IN ({marks})"
+                ))?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })?;
+                for r in rows {
+                    out.push(r?);
+                }
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn destroy_key(&self, key_id: &str) -> Result<bool, StoreError> {
         let key_id = key_id.to_string();
-        self.write(|reply| WriteOp::DestroyKey { key_id, reply })
-            .await
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.inner.readers).await?;
-        Ok(())
-    }
-
-    async fn close(&self) {
-        self.inner.readers.close().await;
-        self.inner.db.close().await;
+        self.write(|reply| {
+            WriteOp::Run(Box::new(move |conn| {
+                let r = conn
+                    .execute("DELETE FROM data_keys WHERE key_id = ?1", [&key_id])
+                    .map(|n| n > 0)
+                    .map_err(StoreError::from);
+                let _ = reply.send(r);
+            }))
+        })
+        .await
     }
 }
