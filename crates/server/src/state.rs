@@ -6,7 +6,7 @@ use pawpost_codec::EventCodec;
 use pawpost_domain::{ConversationState, UserState};
 use pawpost_projections::Projections;
 use pawpost_store::{EventStore, KeyRing};
-use pawpost_workers::LogFeed;
+use pawpost_workers::{LogFeed, WorkerStatus};
 
 use crate::auth::JwtKeys;
 use crate::commands::CommandHandler;
@@ -38,6 +38,8 @@ pub struct AppState {
     pub signals: Arc<crate::signals::Signals>,
     /// The process's shared reader of the log (the workers and the live dispatcher follow it).
     pub feed: LogFeed,
+    /// Every log worker's status (progress, lag, failures), in this process.
+    pub workers: Arc<Vec<Arc<WorkerStatus>>>,
 }
 
 impl AppState {
@@ -52,7 +54,9 @@ impl AppState {
         let keyring = KeyRing::new(&settings.master_key()?, store.clone());
         let codec = EventCodec::new(keyring.clone());
         let projections = Projections::new(store.clone(), codec.clone())?;
+        let workers = Arc::new(projections.statuses());
         Ok(Self {
+            workers,
             projections: Arc::new(projections),
             conversations: Arc::new(CommandHandler::new(store.clone(), codec.clone())),
             users: Arc::new(CommandHandler::new(store.clone(), codec.clone())),

@@ -9,7 +9,8 @@
 //! * `support.rs`: running commands as the caller, queries, participation checks, profiles
 //!   registered from tokens;
 //! * resources: `conversations.rs`, `messages.rs` (and search), `users.rs` (profiles, blocks,
-//!   drafts), `sync.rs` (the change feed), `realtime.rs` (typing, presence).
+//!   drafts), `sync.rs` (the change feed), `realtime.rs` (typing, presence), `workers.rs`
+//!   (admins: the log workers, their lag, parked events and retries).
 
 pub mod consistency;
 pub mod extract;
@@ -23,6 +24,7 @@ pub mod messages;
 mod realtime;
 pub mod sync;
 mod users;
+mod workers;
 
 use std::sync::Arc;
 
@@ -44,6 +46,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(sync::router())
         .merge(realtime::router())
+        .merge(workers::router())
         .split_for_parts()
 }
 
