@@ -55,11 +55,24 @@ async fn serve(dir: &Path) -> (Child, String) {
 
 fn token(dir: &Path, sub: &str, role: &str) -> String {
     let out = pawpost(dir)
-        .args(["token", "--sub", sub, "--name", sub, "--role", role, "--data-dir"])
+        .args([
+            "token",
+            "--sub",
+            sub,
+            "--name",
+            sub,
+            "--role",
+            role,
+            "--data-dir",
+        ])
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 

@@ -23,7 +23,7 @@ pub use value::{from_micros, micros, Arg, Row, Value};
 
 /// How long a transaction waits for a pooled PostgreSQL connection before the database counts
 /// as unavailable.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why a read-model operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -38,7 +38,7 @@ const POOL_SIZE: u32 = 16;
 const KEY_POOL_SIZE: u32 = 4;
 /// How long an operation waits for a pooled connection before the database counts as
 /// unavailable.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The PostgreSQL event store. Cheap to clone.
 #[derive(Clone)]

@@ -7,12 +7,16 @@
 //! path, so `cargo test -- --skip postgres` leaves them out (`.ci/run` does that, and counts
 //! them as skipped, when PostgreSQL is not running outside CI).
 
+mod cluster;
+
 use std::sync::Arc;
 
 use sqlx::{Connection, PgConnection};
 use tempfile::TempDir;
 
 use crate::EventStore;
+
+pub use cluster::PgCluster;
 
 /// A fresh, migrated SQLite store in a temporary directory (kept alive by the returned guard).
 pub async fn sqlite() -> (TempDir, Arc<dyn EventStore>) {
