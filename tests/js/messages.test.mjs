@@ -3,7 +3,7 @@
 // server restarts and its Sync(cursor) returns exactly what it missed, in order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, rest, hubConnection, nextEvent } from "./server.mjs";
+import { startServer, rest, hubConnection, nextEvent, within } from "./server.mjs";
 
 let server;
 before(async () => { server = await startServer(); });
@@ -57,7 +57,7 @@ test("an oversized message closes the connection with an error", async () => {
   await conn.start();
   const closed = new Promise((resolve) => conn.onclose(resolve));
   conn.send("SendMessage", { conversationId: "x", content: "x".repeat(64 * 1024) }).catch(() => {});
-  const error = await closed;
+  const error = await within(closed, "the connection closing");
   assert.match(String(error), /too large/);
 });
 
@@ -81,7 +81,7 @@ test("withAutomaticReconnect comes back after a server restart and Sync returns 
       const sent = await rest(srv, alice, "POST", `/conversations/${conv.id}/messages`, { content });
       assert.equal(sent.status, 201);
     }
-    await reconnected;
+    await within(reconnected, "the client reconnecting", 60_000);
     const page = await b.invoke("Sync", seen);
     const missed = page.events.filter((e) => e.type === "MessageSent").map((e) => e.data.content);
     assert.deepEqual(missed, ["two", "three"]);

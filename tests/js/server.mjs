@@ -25,11 +25,25 @@ async function launch(bin, bind, dataDir, database) {
   return { child, url };
 }
 
+// Resolves as `promise` does, or rejects naming `what` after `ms`: no wait without a deadline.
+export function within(promise, what, ms = 30_000) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 async function terminate(child) {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
-  await exited;
+  try {
+    await within(exited, "the server stopping on SIGTERM");
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw e;
+  }
 }
 
 export async function startServer() {
