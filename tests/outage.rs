@@ -52,7 +52,17 @@ async fn sender(api: Arc<Api>, conversation: String, n: usize, unavailable: Arc<
                     assert!(Instant::now() < deadline, "{temp} never got through");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                other => panic!("send {temp} answered {other}: {}", resp.text),
+                other => {
+                    let parked = api
+                        .with_role("root", Role::Admin)
+                        .get("/api/v1/admin/workers/messages/parked")
+                        .await
+                        .text;
+                    panic!(
+                        "send {temp} answered {other}: {} (parked: {parked})",
+                        resp.text
+                    )
+                }
             }
         }
     }
@@ -160,7 +170,10 @@ async fn postgres_restarting_under_sends_gives_503_and_loses_nothing() {
         "no send met the outage: the test proved nothing"
     );
 
-    // Exactly one message per tempId.
+    // Exactly one message per tempId, in the read models too (projector commits lost to the
+    // crash were applied again).
+    let head = *api.server.state.store.appended().borrow();
+    assert!(api.server.state.projections.wait_for(head, DEADLINE).await);
     let mut temps: Vec<String> = Vec::new();
     let mut before = String::new();
     loop {

@@ -41,8 +41,9 @@ impl<W: LogWorker> Runner<W> {
                 self.process(&events, at_head, stop).await
             };
             first = false;
-            if let Flow::Stopped = flow {
-                return Flow::Stopped;
+            match flow {
+                Flow::Done => {}
+                other => return other,
             }
             if at_head {
                 return Flow::Done;
@@ -62,6 +63,10 @@ impl<W: LogWorker> Runner<W> {
         loop {
             match self.handle(events, at_head).await {
                 Ok(_) => return Flow::Done,
+                Err(e) if e.rewound => {
+                    self.status.failed(&e.message, std::time::Duration::ZERO);
+                    return Flow::Rewound;
+                }
                 Err(e) if e.transient => {
                     if self.wait_after_failure(&e, stop).await {
                         return Flow::Stopped;
@@ -92,6 +97,7 @@ impl<W: LogWorker> Runner<W> {
             loop {
                 let e = match self.handle(alone, last_of_batch).await {
                     Ok(_) => break,
+                    Err(e) if e.rewound => return Flow::Rewound,
                     Err(e) => e,
                 };
                 if !e.transient {
@@ -120,6 +126,7 @@ impl<W: LogWorker> Runner<W> {
         loop {
             match self.move_checkpoint(last).await {
                 Ok(()) => return Flow::Done,
+                Err(e) if e.rewound => return Flow::Rewound,
                 Err(e) => {
                     if self.wait_after_failure(&e, stop).await {
                         return Flow::Stopped;
@@ -131,7 +138,8 @@ impl<W: LogWorker> Runner<W> {
 
     /// Moves the checkpoint past `last` without applying anything.
     async fn move_checkpoint(&self, last: &RecordedEvent) -> Result<(), WorkerError> {
-        let effects = Effects::new(self.db.clone(), self.worker.name(), false);
+        let believed = Some(self.status.checkpoint());
+        let effects = Effects::new(self.db.clone(), self.worker.name(), false, believed);
         let checkpoint = effects.finish(last.position).await?;
         self.status
             .advanced(checkpoint, Some(last.metadata.occurred_at));
@@ -222,6 +230,9 @@ impl<W: LogWorker> Runner<W> {
         let attempt = self.status.consecutive_failures();
         let wait = self.backoff.delay(attempt);
         self.status.failed(&e.message, wait);
+        if e.transient {
+            self.status.in_doubt();
+        }
         tracing::warn!(worker = self.worker.name(), error = %e, transient = e.transient,
             retry_in = ?wait, "worker failed");
         tokio::select! {

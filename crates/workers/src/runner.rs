@@ -44,6 +44,8 @@ pub struct Runner<W: LogWorker> {
 pub(crate) enum Flow {
     Done,
     Stopped,
+    /// The stored checkpoint is behind: resume from it.
+    Rewound,
 }
 
 impl<W: LogWorker> Runner<W> {
@@ -120,9 +122,12 @@ impl<W: LogWorker> Runner<W> {
         last: &RecordedEvent,
         at_head: bool,
     ) -> Result<Position, WorkerError> {
-        let mut effects = Effects::new(self.db.clone(), self.worker.name(), at_head);
+        let believed = Some(self.status.checkpoint());
+        let mut effects = Effects::new(self.db.clone(), self.worker.name(), at_head, believed);
         if let Some(batch) = prepared {
-            self.worker.apply(&mut effects, batch).await?;
+            if let Err(e) = self.worker.apply(&mut effects, batch).await {
+                return Err(effects.error(e));
+            }
         }
         let checkpoint = effects.finish(last.position).await?;
         self.status
@@ -151,7 +156,9 @@ impl<W: LogWorker> Runner<W> {
             Ok::<_, WorkerError>((events, prepared, at_head))
         };
         let start = self.checkpoint().await?;
-        self.status.progressed(start);
+        // Read back from the database: exact, even if behind what was believed (commits lost
+        // to a crash of the database are applied again).
+        self.status.confirmed(start);
         let mut n = 0u64;
         let mut pending = read(start).await?;
         loop {
@@ -160,7 +167,8 @@ impl<W: LogWorker> Runner<W> {
                 // The log ended at a full batch (or had nothing new): a batch at the head, of
                 // nothing, lets the worker finish what it left for the end.
                 let prepared = self.worker.prepare(&[]).await?;
-                let mut effects = Effects::new(self.db.clone(), self.worker.name(), true);
+                let mut effects =
+                    Effects::new(self.db.clone(), self.worker.name(), true, Some(start));
                 self.worker.apply(&mut effects, prepared).await?;
                 effects.finish(start).await?;
                 return Ok(n);
@@ -203,10 +211,10 @@ impl<W: LogWorker> Runner<W> {
                 tracing::warn!(worker = name, error = %e,
                     "catching up failed on an event; going event by event");
                 self.status.failed(&e.message, Duration::ZERO);
-                if let Flow::Stopped = self.slow_catch_up(&mut stop).await {
-                    break;
+                match self.slow_catch_up(&mut stop).await {
+                    Flow::Stopped => break,
+                    Flow::Done | Flow::Rewound => continue,
                 }
-                continue;
             }
             let from = match self.checkpoint().await {
                 Ok(p) => p,
@@ -224,17 +232,26 @@ impl<W: LogWorker> Runner<W> {
                 let events = tokio::select! {
                     e = reader.next() => e,
                     _ = retries.tick() => {
+                        // After a failure of the database, read the checkpoint back even when
+                        // no new event comes to do it.
+                        if self.status.is_in_doubt() {
+                            match self.checkpoint().await {
+                                Ok(p) if p < self.status.checkpoint() => continue 'restart,
+                                Ok(p) => self.status.confirmed(p),
+                                Err(_) => {}
+                            }
+                        }
                         self.retry_parked().await;
                         continue;
                     }
                     _ = stop.changed() => break 'restart,
                 };
                 match events {
-                    Ok(events) => {
-                        if let Flow::Stopped = self.process(&events, true, &mut stop).await {
-                            break 'restart;
-                        }
-                    }
+                    Ok(events) => match self.process(&events, true, &mut stop).await {
+                        Flow::Done => {}
+                        Flow::Stopped => break 'restart,
+                        Flow::Rewound => continue 'restart,
+                    },
                     Err(e) => {
                         tracing::warn!(worker = name, error = %e, "the feed failed; restarting");
                         if self.wait_after_failure(&e.into(), &mut stop).await {

@@ -13,7 +13,11 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub struct WorkerStatus {
     name: &'static str,
-    progress: watch::Sender<Position>,
+    /// The checkpoint, and whether it is in doubt: after a failure of the database, commits
+    /// that were acknowledged may be lost (PostgreSQL's read models commit without waiting for
+    /// their WAL flush), so until the worker's next transaction has read its checkpoint back,
+    /// nobody is told a position is reached.
+    progress: watch::Sender<(Position, bool)>,
     inner: Mutex<Inner>,
 }
 
@@ -59,7 +63,7 @@ impl WorkerStatus {
     pub fn new(name: &'static str) -> Self {
         WorkerStatus {
             name,
-            progress: watch::channel(Position::START).0,
+            progress: watch::channel((Position::START, false)).0,
             inner: Mutex::default(),
         }
     }
@@ -76,22 +80,25 @@ impl WorkerStatus {
 
     /// Where the worker stands.
     pub fn checkpoint(&self) -> Position {
-        *self.progress.borrow()
+        self.progress.borrow().0
     }
 
     /// Waits until the worker has handled `position`, at most `timeout`. True if reached.
     pub async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
         let mut rx = self.progress.subscribe();
-        let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position))
-            .await
-            .is_ok_and(|r| r.is_ok());
+        let reached = tokio::time::timeout(
+            timeout,
+            rx.wait_for(|(p, in_doubt)| !in_doubt && *p >= position),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok());
         reached
     }
 
     /// A checkpoint read from the database (its runner elsewhere, or starting up): progress
     /// only, nothing about failures.
     pub fn progressed(&self, to: Position) {
-        self.progress.send_if_modified(|p| {
+        self.progress.send_if_modified(|(p, _)| {
             let changed = to > *p;
             if changed {
                 *p = to;
@@ -100,9 +107,22 @@ impl WorkerStatus {
         });
     }
 
+    /// The checkpoint as its own transaction read it back: exact, no longer in doubt, and
+    /// possibly behind what was believed (commits lost to a crash of the database).
+    pub(crate) fn confirmed(&self, at: Position) {
+        self.progress.send_if_modified(|(p, in_doubt)| {
+            let changed = *p != at || *in_doubt;
+            *p = at;
+            *in_doubt = false;
+            changed
+        });
+    }
+
     /// Work went through up to `to`, the last event of it appended at `handled_at`.
     pub fn advanced(&self, to: Position, handled_at: Option<DateTime<Utc>>) {
         self.progressed(to);
+        self.progress
+            .send_if_modified(|(_, in_doubt)| std::mem::take(in_doubt));
         let mut inner = self.lock();
         if handled_at.is_some() {
             inner.handled_at = handled_at;
@@ -113,12 +133,23 @@ impl WorkerStatus {
 
     /// Starts over from the beginning (a rebuild emptied it).
     pub fn reset(&self) {
-        self.progress.send_replace(Position::START);
+        self.progress.send_replace((Position::START, false));
         self.lock().handled_at = None;
     }
 
     pub(crate) fn set_running(&self, running: bool) {
         self.lock().running = running;
+    }
+
+    /// Whether the checkpoint is in doubt (see [`WorkerStatus::in_doubt`]).
+    pub fn is_in_doubt(&self) -> bool {
+        self.progress.borrow().1
+    }
+
+    /// The database failed: the checkpoint is in doubt until the next transaction reads it.
+    pub(crate) fn in_doubt(&self) {
+        self.progress
+            .send_if_modified(|(_, in_doubt)| !std::mem::replace(in_doubt, true));
     }
 
     pub(crate) fn failed(&self, error: &str, retry_in: Duration) {

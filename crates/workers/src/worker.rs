@@ -42,6 +42,9 @@ pub struct WorkerError {
     /// The database or a service is out of reach: the same batch will succeed later. Never
     /// parks an event.
     pub transient: bool,
+    /// The stored checkpoint is behind the batch (commits lost to a crash of the database):
+    /// the worker must resume from the stored checkpoint, not go on from the batch.
+    pub rewound: bool,
     pub message: String,
 }
 
@@ -51,6 +54,7 @@ impl WorkerError {
     pub fn permanent(message: impl std::fmt::Display) -> Self {
         WorkerError {
             transient: false,
+            rewound: false,
             message: message.to_string(),
         }
     }
@@ -59,7 +63,18 @@ impl WorkerError {
     pub fn transient(message: impl std::fmt::Display) -> Self {
         WorkerError {
             transient: true,
+            rewound: false,
             message: message.to_string(),
+        }
+    }
+
+    fn rewound() -> Self {
+        WorkerError {
+            transient: true,
+            rewound: true,
+            message: "the stored checkpoint is behind the batch (commits lost to a crash of the \
+                      database): resuming from it"
+                .into(),
         }
     }
 }
@@ -68,6 +83,7 @@ impl From<DbError> for WorkerError {
     fn from(e: DbError) -> Self {
         WorkerError {
             transient: e.is_unavailable(),
+            rewound: false,
             message: e.to_string(),
         }
     }
@@ -77,6 +93,7 @@ impl From<StoreError> for WorkerError {
     fn from(e: StoreError) -> Self {
         WorkerError {
             transient: e.is_unavailable(),
+            rewound: false,
             message: e.to_string(),
         }
     }
@@ -94,10 +111,19 @@ pub struct Effects {
     at_head: bool,
     /// A parked event retried: it lies behind the checkpoint but was never applied.
     retry: bool,
+    /// Where the runner believes the checkpoint stands (the batch follows it).
+    believed: Option<Position>,
+    /// The stored checkpoint was found behind `believed`.
+    rewound: bool,
 }
 
 impl Effects {
-    pub(crate) fn new(db: Db, name: &'static str, at_head: bool) -> Self {
+    pub(crate) fn new(
+        db: Db,
+        name: &'static str,
+        at_head: bool,
+        believed: Option<Position>,
+    ) -> Self {
         Effects {
             db,
             name,
@@ -105,13 +131,15 @@ impl Effects {
             applied: None,
             at_head,
             retry: false,
+            believed,
+            rewound: false,
         }
     }
 
     pub(crate) fn retry(db: Db, name: &'static str) -> Self {
         Effects {
             retry: true,
-            ..Effects::new(db, name, false)
+            ..Effects::new(db, name, false, None)
         }
     }
 
@@ -119,7 +147,12 @@ impl Effects {
     pub async fn tx(&mut self) -> Result<&mut Tx, DbError> {
         if self.tx.is_none() {
             let mut tx = self.db.begin().await?;
-            self.applied = Some(checkpoint::load(&mut tx, self.name).await?);
+            let applied = checkpoint::load(&mut tx, self.name).await?;
+            if self.believed.is_some_and(|b| applied < b) {
+                self.rewound = true;
+                return Err(DbError::Other(WorkerError::rewound().message));
+            }
+            self.applied = Some(applied);
             self.tx = Some(tx);
         }
         self.tx
@@ -138,6 +171,16 @@ impl Effects {
         Ok(self.applied.unwrap_or(Position::START))
     }
 
+    /// The error to report for `e`, a failure of this batch: a rewound checkpoint is told
+    /// apart, so the runner resumes from the stored checkpoint.
+    pub(crate) fn error(&self, e: WorkerError) -> WorkerError {
+        if self.rewound {
+            WorkerError::rewound()
+        } else {
+            e
+        }
+    }
+
     /// Whether this batch reached the end of the log as it was read (the last of a catch-up,
     /// or any live batch): work left for the end of a rebuild can be done now.
     pub fn at_head(&self) -> bool {
@@ -145,8 +188,10 @@ impl Effects {
     }
 
     /// Moves the checkpoint to `last` (unless it is there already) and commits.
-    pub(crate) async fn finish(mut self, last: Position) -> Result<Position, DbError> {
-        self.tx().await?;
+    pub(crate) async fn finish(mut self, last: Position) -> Result<Position, WorkerError> {
+        if let Err(e) = self.tx().await {
+            return Err(self.error(e.into()));
+        }
         let applied = self.applied.unwrap_or(Position::START);
         let Some(mut tx) = self.tx.take() else {
             return Ok(applied);
