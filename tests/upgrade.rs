@@ -145,12 +145,61 @@ async fn a_sqlite_database_of_wave_1_upgrades_in_place() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_database_of_wave_1_upgrades_in_place() {
+    let url = restored_postgres_fixture().await;
+    let api = serve(tempfile::tempdir().unwrap(), url, "postgres").await;
+    written_by_wave_1_reads_back(&api, "postgres").await;
+}
+
+/// The transaction ids the fixture's events were appended in are all below this.
+const FIXTURE_XIDS_BELOW: i64 = 1_000;
+
+/// A fresh database holding the wave-1 PostgreSQL dump. The cluster's transaction ids are first
+/// taken past the dump's (a fresh cluster, as in CI, may not have reached them): a database
+/// restored from another cluster is only sound there (see the test below).
+async fn restored_postgres_fixture() -> String {
     let url = pawpost_store::testing::pg_database_url().await;
     let dump = std::fs::read_to_string(format!("{FIXTURES}/postgres/dump.sql")).unwrap();
     // The dump sets the session's search path: restore on a connection of its own.
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    loop {
+        let (xid,): (i64,) = sqlx::query_as("SELECT pg_current_xact_id()::text::bigint")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if xid > FIXTURE_XIDS_BELOW {
+            break;
+        }
+    }
     sqlx::raw_sql(&dump).execute(&mut conn).await.unwrap();
     conn.close().await.unwrap();
-    let api = serve(tempfile::tempdir().unwrap(), url, "postgres").await;
-    written_by_wave_1_reads_back(&api, "postgres").await;
+    url
+}
+
+/// A log whose transaction ids are ahead of the cluster's (restored into another cluster that
+/// has not got as far) would take appends that sort before its events, never read by anyone:
+/// opening it is refused with what to do, nothing is appended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_from_a_cluster_further_ahead_is_refused() {
+    let url = restored_postgres_fixture().await;
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(
+        "UPDATE events SET transaction_id =
+             (pg_snapshot_xmax(pg_current_snapshot())::text::bigint + 1000000)::text::xid8
+         WHERE global_position = (SELECT max(global_position) FROM events)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let store = pawpost_store::postgres::PgStore::connect(&url).await.unwrap();
+    let err = pawpost_store::EventStore::migrate(&store).await.unwrap_err();
+    assert!(
+        matches!(err, pawpost_store::StoreError::ForeignLog { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("pg_resetwal"), "{err}");
+    let (events,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(events, 13);
 }

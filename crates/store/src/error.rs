@@ -36,6 +36,15 @@ pub enum StoreError {
     /// Applying the embedded migrations failed.
     #[error("migrating: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// PostgreSQL: the log holds transaction ids this cluster has not reached (a dump restored
+    /// into another cluster): new events would sort before older ones and never be read.
+    #[error(
+        "the event log was written by another PostgreSQL cluster (restored from a dump?): its \
+         newest transaction id {newest} is not below this cluster's next one {next}, so new \
+         events would sort before it; advance this cluster's transaction ids past {newest} \
+         (pg_resetwal -e/-x on the stopped cluster) and start again"
+    )]
+    ForeignLog { newest: u64, next: u64 },
     #[error("the store is shut down")]
     Closed,
     #[error("io: {0}")]

@@ -94,6 +94,24 @@ impl PgStore {
     }
 }
 
+/// Events are ordered by the id of the transaction that appended them, which only this cluster
+/// hands out: a log restored from another cluster that got further must not take appends.
+async fn log_is_ours(conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+    let (newest, next): (Option<i64>, i64) = sqlx::query_as(
+        "SELECT (SELECT max(transaction_id)::text::bigint FROM events),
+                pg_snapshot_xmax(pg_current_snapshot())::text::bigint",
+    )
+    .fetch_one(conn)
+    .await?;
+    match newest {
+        Some(newest) if newest >= next => Err(StoreError::ForeignLog {
+            newest: newest.unsigned_abs(),
+            next: next.unsigned_abs(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Pool options shared by the store's pools: no ping before each use (a round trip per query;
 /// a broken connection shows as an outage error instead, and the pool replaces it).
 fn pool_options(size: u32) -> PgPoolOptions {
@@ -119,7 +137,8 @@ impl EventStore for PgStore {
 
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.inner.pool.acquire().await?;
-        crate::migrate::postgres(&mut conn).await
+        crate::migrate::postgres(&mut conn).await?;
+        log_is_ours(&mut conn).await
     }
 
     async fn append(
