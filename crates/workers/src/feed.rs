@@ -20,8 +20,9 @@ use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
 
-/// Events read per batch while following the log.
-const BATCH: usize = 500;
+/// Events read per batch while following the log: a feed that fell behind (a burst, a
+/// process short of CPU) catches up in few reads.
+const BATCH: usize = 2000;
 /// Following a busy log, at most one read per this interval: each batch (a transaction per
 /// worker) carries several commits' events instead of one, at the cost of this much latency at
 /// worst. An idle log is read as soon as it is poked.
@@ -30,6 +31,8 @@ const COALESCE: Duration = Duration::from_millis(5);
 const BUFFER: usize = 1024;
 /// Events a reader fills a gap with per store read.
 const GAP_READ: usize = 1000;
+/// Events a reader hands out at most at once when several of the feed's batches wait for it.
+const MERGE_UP_TO: usize = 2000;
 
 /// A batch of events in log order, shared by every consumer.
 #[derive(Debug, Clone)]
@@ -215,7 +218,46 @@ impl FeedReader {
                 .events
                 .partition_point(|e| e.position <= self.position);
             self.position = last;
-            return Ok(Events::new(batch.events, start));
+            return Ok(self.with_waiting(Events::new(batch.events, start)));
+        }
+    }
+
+    /// `first` and the batches that follow it and are already waiting, up to
+    /// [`MERGE_UP_TO`] events: a consumer that fell behind the feed (one transaction per
+    /// call, for a worker) catches up in large steps instead of one small batch at a time.
+    fn with_waiting(&mut self, first: Events) -> Events {
+        let mut merged: Option<Vec<RecordedEvent>> = None;
+        let mut total = first.len();
+        while total < MERGE_UP_TO {
+            let batch = match self.held.pop_front() {
+                Some(b) => b,
+                // Lagged: the next call finds the gap and fills it from the store.
+                None => match self.rx.try_recv() {
+                    Ok(b) => b,
+                    Err(_) => break,
+                },
+            };
+            let Some(last) = batch.events.last().map(|e| e.position) else {
+                continue;
+            };
+            if last <= self.position {
+                continue;
+            }
+            if batch.after > self.position {
+                self.held.push_front(batch);
+                break;
+            }
+            let start = batch
+                .events
+                .partition_point(|e| e.position <= self.position);
+            let all = merged.get_or_insert_with(|| first.to_vec());
+            all.extend_from_slice(&batch.events[start..]);
+            total = all.len();
+            self.position = last;
+        }
+        match merged {
+            Some(all) => Events::owned(all),
+            None => first,
         }
     }
 

@@ -14,16 +14,14 @@ mod value;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+
 
 use futures::future::{ready, BoxFuture};
 use sqlx::PgPool;
 
 pub use value::{from_micros, micros, Arg, Row, Value};
 
-/// How long a transaction waits for a pooled PostgreSQL connection before the database counts
-/// as unavailable.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+use crate::postgres::ACQUIRE_TIMEOUT;
 
 /// Why a read-model operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +80,10 @@ pub struct Db(Backend);
 #[derive(Clone, Debug)]
 enum Backend {
     Sqlite(Arc<sqlite::SqliteDb>),
-    Postgres(PgPool),
+    /// Writes (the log workers' batches, checkpoints, leases) and reads (queries) on pools of
+    /// their own: a queue of queries under load never holds back the projectors that
+    /// read-your-writes answers wait for.
+    Postgres { write: PgPool, read: PgPool },
 }
 
 impl Db {
@@ -93,14 +94,17 @@ impl Db {
 
     /// The read-model database of the PostgreSQL database at `url` (a pool of its own).
     pub(crate) fn postgres(url: &str) -> Result<Db, sqlx::Error> {
-        Ok(Db(Backend::Postgres(postgres::pool(url)?)))
+        Ok(Db(Backend::Postgres {
+            write: postgres::pool(url, postgres::WRITE_POOL)?,
+            read: postgres::pool(url, postgres::READ_POOL)?,
+        }))
     }
 
     /// The dialect.
     pub fn dialect(&self) -> Dialect {
         match self.0 {
             Backend::Sqlite(_) => Dialect::Sqlite,
-            Backend::Postgres(_) => Dialect::Postgres,
+            Backend::Postgres { .. } => Dialect::Postgres,
         }
     }
 
@@ -120,8 +124,8 @@ impl Db {
                 let db = db.clone();
                 Box::pin(async move { Ok(Tx(TxInner::Sqlite(db.begin(write).await?))) })
             }
-            Backend::Postgres(pool) => {
-                let pool = pool.clone();
+            Backend::Postgres { write: w, read: r } => {
+                let pool = if write { w.clone() } else { r.clone() };
                 let statement = if write { "BEGIN" } else { "BEGIN READ ONLY" };
                 Box::pin(async move {
                     // In a task of its own: sqlx checks a custom `BEGIN` after it ran, at a
@@ -140,8 +144,9 @@ impl Db {
 
     /// Closes the pool (PostgreSQL; SQLite connections close when dropped).
     pub async fn close(&self) {
-        if let Backend::Postgres(pool) = &self.0 {
-            pool.close().await;
+        if let Backend::Postgres { write, read } = &self.0 {
+            write.close().await;
+            read.close().await;
         }
     }
 }

@@ -6,18 +6,20 @@ use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
 use super::value::{Row, Value};
 use super::{Arg, DbError};
 
-/// Connections of the read-model pool.
-const POOL: u32 = 16;
+/// Connections of the pool for write transactions.
+pub(crate) const WRITE_POOL: u32 = 8;
+/// Connections of the pool for read-only transactions (queries).
+pub(crate) const READ_POOL: u32 = 16;
 
-/// The read-model pool on the database at `url`. Its commits do not wait for their WAL flush
+/// A read-model pool of `size` connections on the database at `url`. Its commits do not wait for their WAL flush
 /// (read models are derived, as SQLite's `synchronous=NORMAL`): a commit lost to a crash rolls
 /// back together with its checkpoint and is projected again. Not waiting also ends a
 /// projector's transaction sooner, and a running transaction holds back the xid gate of every
 /// reader tailing the log.
-pub(crate) fn pool(url: &str) -> Result<PgPool, sqlx::Error> {
+pub(crate) fn pool(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
     Ok(PgPoolOptions::new()
-        .max_connections(POOL)
+        .max_connections(size)
         .acquire_timeout(super::ACQUIRE_TIMEOUT)
         .test_before_acquire(false)
         .connect_lazy_with(options.options([("synchronous_commit", "off")])))

@@ -63,28 +63,64 @@ impl SqliteDb {
     }
 
     /// Begins a transaction on a pooled connection (`BEGIN IMMEDIATE` for writes: the write
-    /// lock is taken at once, within the busy timeout, rather than failing to upgrade halfway).
+    /// lock is taken at once rather than failing to upgrade halfway).
+    ///
+    /// The lock is taken in place, without waiting inside SQLite: a transaction that took it on
+    /// the blocking pool would hold it until the runtime got round to polling its task again,
+    /// which under load took long enough to stall the log's appends behind it. While another
+    /// connection holds it, this one sleeps asynchronously between tries, holding nothing.
     pub(crate) async fn begin(self: Arc<Self>, write: bool) -> Result<SqliteTx, DbError> {
         let mut lease = self
             .pool
             .lease()
             .await
             .map_err(|e| DbError::Other(e.to_string()))?;
-        let path = self.path.clone();
-        // If the caller is gone by the time this ends, the transaction it returns is dropped,
-        // which rolls it back.
-        tokio::task::spawn_blocking(move || {
-            let conn = lease.get_or_open(|| Self::open(&path))?;
-            conn.execute_batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN" })?;
-            Ok(SqliteTx {
-                lease,
-                open: true,
-                write,
+        if lease.connection().is_none() {
+            let path = self.path.clone();
+            lease = tokio::task::spawn_blocking(move || {
+                lease.get_or_open(|| Self::open(&path))?;
+                Ok::<_, DbError>(lease)
             })
-        })
-        .await
-        .map_err(|e| DbError::Other(e.to_string()))?
+            .await
+            .map_err(|e| DbError::Other(e.to_string()))??;
+        }
+        let mut tx = SqliteTx {
+            lease,
+            open: false,
+            write,
+        };
+        if !write {
+            tx.conn()?.execute_batch("BEGIN")?;
+            tx.open = true;
+            return Ok(tx);
+        }
+        let deadline = tokio::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match tx.try_begin_immediate() {
+                Ok(()) => {
+                    tx.open = true;
+                    return Ok(tx);
+                }
+                Err(e) if is_busy(&e) && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(LOCK_RETRY).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
+}
+
+/// How long a write transaction waits for the write lock before the database counts as
+/// unavailable (as the store's own connections).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Between tries for the write lock.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(1);
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// An open SQLite transaction; rolled back if dropped before commit.
@@ -95,6 +131,18 @@ pub(crate) struct SqliteTx {
 }
 
 impl SqliteTx {
+    /// `BEGIN IMMEDIATE` without SQLite's own waiting: busy at once if another connection
+    /// holds the write lock.
+    fn try_begin_immediate(&mut self) -> Result<(), rusqlite::Error> {
+        let Some(conn) = self.lease.connection() else {
+            return Err(rusqlite::Error::InvalidQuery);
+        };
+        conn.busy_handler(None)?;
+        let begun = conn.execute_batch("BEGIN IMMEDIATE");
+        conn.busy_handler(Some(crate::sqlite::wait_for_lock))?;
+        begun
+    }
+
     fn conn(&mut self) -> Result<&mut Connection, DbError> {
         self.lease
             .connection()

@@ -34,11 +34,17 @@ use crate::{
 const WRITERS: usize = 4;
 /// Pooled connections for reads and key look-ups.
 const POOL_SIZE: u32 = 16;
+/// Connections reading the log in order (`read_all`: the process's log feed, catch-ups), apart
+/// from the commands' reads so that a queue of commands never holds back the live feed.
+const LOG_POOL_SIZE: u32 = 4;
 /// Pooled connections storing new data keys.
 const KEY_POOL_SIZE: u32 = 4;
 /// How long an operation waits for a pooled connection before the database counts as
-/// unavailable.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// unavailable. Under load, requests queue for connections (sqlx returns each one to its pool
+/// through a spawned task and a round trip); at 2 s, a server short of CPU shed sends as 503s
+/// that it would have served. A database that went away shows sooner: the connections in hand
+/// fail their next query at once, and only new connections are tried for this long.
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The PostgreSQL event store. Cheap to clone.
 #[derive(Clone)]
@@ -50,6 +56,8 @@ struct Inner {
     pool: PgPool,
     /// Connections whose commits do not wait for their WAL flush, for data keys only.
     keys: PgPool,
+    /// Connections for `read_all`.
+    log: PgPool,
     queue: async_channel::Sender<writer::Request>,
     head: watch::Receiver<Position>,
     db: Db,
@@ -70,6 +78,7 @@ impl PgStore {
             .connect_lazy_with(options.clone().options([("synchronous_commit", "off")]));
         // Fail fast on a wrong url or a server that is down.
         sqlx::query("SELECT 1").execute(&pool).await?;
+        let log = pool_options(LOG_POOL_SIZE).connect_lazy_with(options.clone());
         let writers = pool_options(WRITERS as u32).connect_lazy_with(options);
         let (head_tx, head_rx) = watch::channel(Position::START);
         let head_tx = Arc::new(head_tx);
@@ -82,6 +91,7 @@ impl PgStore {
                 db: Db::postgres(url)?,
                 pool,
                 keys,
+                log,
                 queue,
                 head: head_rx,
             }),
@@ -194,7 +204,7 @@ impl EventStore for PgStore {
         after: Position,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        read::all(&self.inner.pool, after, limit).await
+        read::all(&self.inner.log, after, limit).await
     }
 
     async fn find_event(&self, event_id: Uuid) -> Result<Option<RecordedEvent>, StoreError> {
@@ -256,6 +266,7 @@ impl EventStore for PgStore {
         self.inner.queue.close();
         self.inner.pool.close().await;
         self.inner.keys.close().await;
+        self.inner.log.close().await;
         self.inner.db.close().await;
     }
 }

@@ -87,7 +87,7 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_handler(Some(wait_for_lock))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         Ok(conn)
@@ -288,4 +288,24 @@ impl EventStore for SqliteStore {
         })
         .await
     }
+}
+
+/// How long a connection waiting for the write lock sleeps between tries.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_micros(200);
+/// Tries before a connection gives up on the write lock (≈ 10 s: then `SQLITE_BUSY`, an
+/// outage to the caller).
+const LOCK_TRIES: i32 = 50_000;
+
+/// SQLite's busy handler: called with the number of earlier calls while another connection
+/// holds the lock this one needs. SQLite's own (`busy_timeout`) sleeps ever longer, up to 100 ms
+/// a time: under load the log's writer and the projectors take the write lock hundreds of
+/// times a second for a millisecond or so each, and a writer that just missed it would sleep
+/// tens of milliseconds while the lock sits free. Short, even sleeps keep the wait near the
+/// holder's real hold time.
+pub(crate) fn wait_for_lock(tries: i32) -> bool {
+    if tries >= LOCK_TRIES {
+        return false;
+    }
+    std::thread::sleep(LOCK_RETRY);
+    true
 }
