@@ -190,8 +190,12 @@ async fn a_log_from_a_cluster_further_ahead_is_refused() {
     .execute(&mut conn)
     .await
     .unwrap();
-    let store = pawpost_store::postgres::PgStore::connect(&url).await.unwrap();
-    let err = pawpost_store::EventStore::migrate(&store).await.unwrap_err();
+    let store = pawpost_store::postgres::PgStore::connect(&url)
+        .await
+        .unwrap();
+    let err = pawpost_store::EventStore::migrate(&store)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, pawpost_store::StoreError::ForeignLog { .. }),
         "{err}"

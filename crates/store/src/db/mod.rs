@@ -15,7 +15,6 @@ mod value;
 use std::path::Path;
 use std::sync::Arc;
 
-
 use futures::future::{ready, BoxFuture};
 use sqlx::PgPool;
 
@@ -83,7 +82,10 @@ enum Backend {
     /// Writes (the log workers' batches, checkpoints, leases) and reads (queries) on pools of
     /// their own: a queue of queries under load never holds back the projectors that
     /// read-your-writes answers wait for.
-    Postgres { write: PgPool, read: PgPool },
+    Postgres {
+        write: PgPool,
+        read: PgPool,
+    },
 }
 
 impl Db {
