@@ -20,6 +20,7 @@ pub mod problem;
 pub mod support;
 
 mod conversations;
+mod drafts;
 pub mod messages;
 mod realtime;
 pub mod sync;
@@ -44,6 +45,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(conversations::router())
         .merge(messages::router())
         .merge(users::router())
+        .merge(drafts::router())
         .merge(sync::router())
         .merge(realtime::router())
         .merge(workers::router())

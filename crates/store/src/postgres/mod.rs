@@ -37,6 +37,8 @@ const POOL_SIZE: u32 = 16;
 /// Connections reading the log in order (`read_all`: the process's log feed, catch-ups), apart
 /// from the commands' reads so that a queue of commands never holds back the live feed.
 const LOG_POOL_SIZE: u32 = 4;
+/// Statements storing a data key that another transaction stores at the same time.
+const KEY_RACE_TRIES: usize = 3;
 /// Pooled connections storing new data keys.
 const KEY_POOL_SIZE: u32 = 4;
 /// How long an operation waits for a pooled connection before the database counts as
@@ -217,18 +219,29 @@ impl EventStore for PgStore {
     }
 
     async fn put_key_if_absent(&self, key_id: &str, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "WITH ins AS (
-                 INSERT INTO data_keys (key_id, wrapped) VALUES ($1, $2)
-                 ON CONFLICT DO NOTHING RETURNING wrapped)
-             SELECT wrapped FROM ins
-             UNION ALL SELECT wrapped FROM data_keys WHERE key_id = $1
-             LIMIT 1",
-        )
-        .bind(key_id)
-        .bind(wrapped)
-        .fetch_one(&self.inner.keys)
-        .await?)
+        // Nothing comes back when another transaction inserted the key after this statement's
+        // snapshot: the insert waited for it to commit and did nothing, and the snapshot does
+        // not show its row. A new statement does (or, if it rolled back, inserts this one).
+        for _ in 0..KEY_RACE_TRIES {
+            let stored = sqlx::query_scalar(
+                "WITH ins AS (
+                     INSERT INTO data_keys (key_id, wrapped) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING RETURNING wrapped)
+                 SELECT wrapped FROM ins
+                 UNION ALL SELECT wrapped FROM data_keys WHERE key_id = $1
+                 LIMIT 1",
+            )
+            .bind(key_id)
+            .bind(wrapped)
+            .fetch_optional(&self.inner.keys)
+            .await?;
+            if let Some(stored) = stored {
+                return Ok(stored);
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "data key {key_id}: inserted concurrently and not readable after {KEY_RACE_TRIES} tries"
+        )))
     }
 
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
