@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::consistency::{self, settle, Accepted, Settled};
 use super::extract::{self, Body, Caller};
 use super::problem::{ApiError, ApiResult, Problem};
-use super::support::{self, fresh_command_id, query, require_participant, user_command};
+use super::support::{self, fresh_command_id, query, user_command};
 use crate::AppState;
 
 /// The routes of this resource.
