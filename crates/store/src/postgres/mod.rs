@@ -42,11 +42,9 @@ const KEY_RACE_TRIES: usize = 3;
 /// Pooled connections storing new data keys.
 const KEY_POOL_SIZE: u32 = 4;
 /// How long an operation waits for a pooled connection before the database counts as
-/// unavailable. Under load, requests queue for connections (sqlx returns each one to its pool
-/// through a spawned task and a round trip); at 2 s, a server short of CPU shed sends as 503s
-/// that it would have served. A database that went away shows sooner: the connections in hand
-/// fail their next query at once, and only new connections are tried for this long.
-pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// unavailable (503 with `Retry-After`). Waiting longer (10 s was tried) only turned the 503s
+/// of an overloaded server into later answers, and made a real outage take that long to show.
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The PostgreSQL event store. Cheap to clone.
 #[derive(Clone)]
