@@ -197,28 +197,24 @@ impl FeedReader {
                     Err(broadcast::error::RecvError::Closed) => return Err(StoreError::Closed),
                 },
             };
-            let Some(last) = batch.events.last().map(|e| e.position) else {
-                continue;
-            };
-            if last <= self.position {
-                continue; // seen already (read from the store while catching up)
-            }
-            if batch.after > self.position {
-                // A gap between where this reader stands and this batch.
-                let up_to = batch.after;
-                self.held.push_front(batch);
-                if let Some(events) = self.fill(Some(up_to)).await? {
-                    return Ok(events);
+            match self.place(&batch) {
+                // Seen already (read from the store while catching up).
+                Place::Seen => continue,
+                Place::AfterGap => {
+                    let up_to = batch.after;
+                    self.held.push_front(batch);
+                    if let Some(events) = self.fill(Some(up_to)).await? {
+                        return Ok(events);
+                    }
+                    // The store does not show the gap yet (it cannot lag the feed for long).
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
                 }
-                // The store does not show the gap yet (it cannot lag the feed for long).
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
+                Place::Next { start, last } => {
+                    self.position = last;
+                    return Ok(self.with_waiting(Events::new(batch.events, start)));
+                }
             }
-            let start = batch
-                .events
-                .partition_point(|e| e.position <= self.position);
-            self.position = last;
-            return Ok(self.with_waiting(Events::new(batch.events, start)));
         }
     }
 
@@ -237,27 +233,38 @@ impl FeedReader {
                     Err(_) => break,
                 },
             };
-            let Some(last) = batch.events.last().map(|e| e.position) else {
-                continue;
-            };
-            if last <= self.position {
-                continue;
+            match self.place(&batch) {
+                Place::Seen => continue,
+                Place::AfterGap => {
+                    self.held.push_front(batch);
+                    break;
+                }
+                Place::Next { start, last } => {
+                    let all = merged.get_or_insert_with(|| first.to_vec());
+                    all.extend_from_slice(&batch.events[start..]);
+                    total = all.len();
+                    self.position = last;
+                }
             }
-            if batch.after > self.position {
-                self.held.push_front(batch);
-                break;
-            }
-            let start = batch
-                .events
-                .partition_point(|e| e.position <= self.position);
-            let all = merged.get_or_insert_with(|| first.to_vec());
-            all.extend_from_slice(&batch.events[start..]);
-            total = all.len();
-            self.position = last;
         }
         match merged {
             Some(all) => Events::owned(all),
             None => first,
+        }
+    }
+
+    /// Where `batch` stands against this reader's position.
+    fn place(&self, batch: &FeedBatch) -> Place {
+        match batch.events.last().map(|e| e.position) {
+            None => Place::Seen,
+            Some(last) if last <= self.position => Place::Seen,
+            Some(_) if batch.after > self.position => Place::AfterGap,
+            Some(last) => Place::Next {
+                start: batch
+                    .events
+                    .partition_point(|e| e.position <= self.position),
+                last,
+            },
         }
     }
 
@@ -276,4 +283,14 @@ impl FeedReader {
             None => Ok(None),
         }
     }
+}
+
+/// Where a feed batch stands against a reader's position.
+enum Place {
+    /// Nothing in it after the position.
+    Seen,
+    /// Events between the position and the batch are missing (fill them from the store first).
+    AfterGap,
+    /// It continues from the position: its events from `start` on are new, up to `last`.
+    Next { start: usize, last: Position },
 }

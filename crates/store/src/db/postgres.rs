@@ -11,11 +11,11 @@ pub(crate) const WRITE_POOL: u32 = 8;
 /// Connections of the pool for read-only transactions (queries).
 pub(crate) const READ_POOL: u32 = 16;
 
-/// A read-model pool of `size` connections on the database at `url`. Its commits do not wait for their WAL flush
-/// (read models are derived, as SQLite's `synchronous=NORMAL`): a commit lost to a crash rolls
-/// back together with its checkpoint and is projected again. Not waiting also ends a
-/// projector's transaction sooner, and a running transaction holds back the xid gate of every
-/// reader tailing the log.
+/// A read-model pool of `size` connections on the database at `url`. Its commits do not wait
+/// for their WAL flush (read models are derived, as SQLite's `synchronous=NORMAL`): a commit
+/// lost to a crash rolls back together with its checkpoint and is projected again. Not waiting
+/// also ends a projector's transaction sooner, and a running transaction holds back the xid
+/// gate of every reader tailing the log.
 pub(crate) fn pool(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
     Ok(PgPoolOptions::new()
