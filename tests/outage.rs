@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{register, Api};
+use common::{direct_between, Api};
 use pawpost_server::auth::Role;
 use pawpost_signalr::protocol::{HubMessage, Outcome, Protocol};
 use pawpost_signalr::testing::Client;
@@ -94,16 +94,7 @@ async fn postgres_restarting_under_sends_gives_503_and_loses_nothing() {
         .unwrap();
     admin.close().await.unwrap();
     let api = Api::start(tempfile::tempdir().unwrap(), cluster.url("pawpost"), |_| {}).await;
-    register(&api, &["alice", "bob"]).await;
-    let created = api
-        .user("alice")
-        .post(
-            "/api/v1/messaging/conversations",
-            json!({"type": "direct", "participants": ["bob"]}),
-        )
-        .await
-        .expect(201);
-    let conversation = created["conversationId"].as_str().unwrap().to_string();
+    let conversation = direct_between(&api, "alice", "bob").await;
     let bob_token = api.token("bob", Role::Provider);
     let mut hub = Client::connect(
         &format!("{}/hubs/messaging", api.server.url()),

@@ -249,6 +249,20 @@ pub async fn register(api: &Api, users: &[&str]) {
     }
 }
 
+/// `a` and `b` registered, and a direct conversation `a` opened with `b` over REST: its id.
+pub async fn direct_between(api: &Api, a: &str, b: &str) -> String {
+    register(api, &[a, b]).await;
+    let created = api
+        .user(a)
+        .post(
+            "/api/v1/messaging/conversations",
+            serde_json::json!({"type": "direct", "participants": [b]}),
+        )
+        .await
+        .expect(201);
+    created["conversationId"].as_str().unwrap().to_string()
+}
+
 /// Waits until the read models include `position`.
 pub async fn settle(api: &Api, position: Option<pawpost_store::Position>) {
     if let Some(p) = position {

@@ -13,6 +13,8 @@
 //!   migrator), adopting the history of databases written before sqlx.
 //! * [`db`]: the database beside the log (read models, checkpoints, leases), one async SQL
 //!   surface over both backends.
+//! * [`Restarts`] (`restarts.rs`): noticing that the PostgreSQL server restarted (commits that
+//!   did not wait for their WAL flush may be gone).
 //! * `outage.rs`: which database errors mean "unavailable for now" ([`StoreError::Unavailable`]).
 //!
 //! All database access goes through sqlx (pools that reconnect by themselves, async queries).
@@ -25,6 +27,7 @@ mod error;
 mod migrate;
 mod outage;
 pub mod postgres;
+mod restarts;
 pub mod sqlite;
 mod store;
 mod subscription;
@@ -34,6 +37,7 @@ pub use connect::{connect, redact, Backend};
 pub use crypto::{CryptoError, KeyRing, MasterKey};
 pub use error::StoreError;
 pub use outage::is_outage;
+pub use restarts::Restarts;
 pub use store::EventStore;
 pub use subscription::Subscription;
 pub use types::{AppendResult, ExpectedVersion, Metadata, NewEvent, Position, RecordedEvent};

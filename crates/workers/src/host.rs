@@ -201,7 +201,10 @@ impl Supervisor {
     }
 
     /// Reads the checkpoints of the workers run elsewhere into their statuses.
+    /// Read back as they are stored, they are no longer in doubt after a restart of the
+    /// database server.
     async fn follow_remote_progress(&self) {
+        let restarts = self.db.restarts().count();
         let Ok(mut tx) = self.db.read().await else {
             return;
         };
@@ -210,7 +213,7 @@ impl Supervisor {
                 continue;
             }
             if let Ok(p) = checkpoint::peek(&mut tx, worker.name()).await {
-                worker.status().progressed(p);
+                worker.status().confirmed(p, restarts);
             }
         }
     }

@@ -51,9 +51,10 @@ pub(crate) enum Flow {
 impl<W: LogWorker> Runner<W> {
     /// A runner of `worker` over `store`'s log and database.
     pub fn new(worker: Arc<W>, store: Arc<dyn EventStore>) -> Self {
-        let status = Arc::new(WorkerStatus::new(worker.name()));
+        let db = store.db();
+        let status = Arc::new(WorkerStatus::new(worker.name(), db.restarts().clone()));
         Runner {
-            db: store.db(),
+            db,
             worker,
             store,
             status,
@@ -155,10 +156,11 @@ impl<W: LogWorker> Runner<W> {
             };
             Ok::<_, WorkerError>((events, prepared, at_head))
         };
+        let restarts = self.status.restarts_seen();
         let start = self.checkpoint().await?;
         // Read back from the database: exact, even if behind what was believed (commits lost
         // to a crash of the database are applied again).
-        self.status.confirmed(start);
+        self.status.confirmed(start, restarts);
         let mut n = 0u64;
         let mut pending = read(start).await?;
         loop {
@@ -187,6 +189,20 @@ impl<W: LogWorker> Runner<W> {
             n += count;
             on_batch(n);
             pending = following?;
+        }
+    }
+
+    /// Reads the checkpoint back into the status; true if it is behind what was believed
+    /// (commits lost to a crash of the database: the worker must resume from it).
+    async fn read_back(&self) -> bool {
+        let restarts = self.status.restarts_seen();
+        match self.checkpoint().await {
+            Ok(p) if p < self.status.checkpoint() => true,
+            Ok(p) => {
+                self.status.confirmed(p, restarts);
+                false
+            }
+            Err(_) => false,
         }
     }
 
@@ -228,18 +244,23 @@ impl<W: LogWorker> Runner<W> {
             let mut reader = feed.reader(from);
             let mut retries = tokio::time::interval(RETRY_POLL);
             retries.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut restarts = self.db.restarts().subscribe();
             loop {
                 let events = tokio::select! {
                     e = reader.next() => e,
+                    // The database server restarted: read the checkpoint back at once (an
+                    // idle worker sees no failure, and waiters wait until it is read).
+                    Ok(()) = restarts.changed() => {
+                        if self.read_back().await {
+                            continue 'restart;
+                        }
+                        continue;
+                    }
                     _ = retries.tick() => {
                         // After a failure of the database, read the checkpoint back even when
                         // no new event comes to do it.
-                        if self.status.is_in_doubt() {
-                            match self.checkpoint().await {
-                                Ok(p) if p < self.status.checkpoint() => continue 'restart,
-                                Ok(p) => self.status.confirmed(p),
-                                Err(_) => {}
-                            }
+                        if self.status.is_in_doubt() && self.read_back().await {
+                            continue 'restart;
                         }
                         self.retry_parked().await;
                         continue;

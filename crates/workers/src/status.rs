@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pawpost_store::Position;
+use pawpost_store::{Position, Restarts};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -17,8 +17,22 @@ pub struct WorkerStatus {
     /// that were acknowledged may be lost (PostgreSQL's read models commit without waiting for
     /// their WAL flush), so until the worker's next transaction has read its checkpoint back,
     /// nobody is told a position is reached.
-    progress: watch::Sender<(Position, bool)>,
+    progress: watch::Sender<Progress>,
+    /// The restarts of the database server noticed in this process: a restart since the
+    /// checkpoint was last read back puts it in doubt too, even for a worker that never failed
+    /// (an idle one sees no error).
+    restarts: Restarts,
     inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Progress {
+    at: Position,
+    /// A failure of the database since the checkpoint was last read back.
+    in_doubt: bool,
+    /// How many restarts of the database server had been noticed when the checkpoint was last
+    /// read back.
+    confirmed_after: u64,
 }
 
 #[derive(Debug, Default)]
@@ -59,11 +73,18 @@ pub struct WorkerReport {
 }
 
 impl WorkerStatus {
-    /// A status for worker `name` at the start of the log.
-    pub fn new(name: &'static str) -> Self {
+    /// A status for worker `name` at the start of the log, on a database whose server
+    /// restarts `restarts` tells of.
+    pub fn new(name: &'static str, restarts: Restarts) -> Self {
+        let progress = Progress {
+            at: Position::START,
+            in_doubt: false,
+            confirmed_after: restarts.count(),
+        };
         WorkerStatus {
             name,
-            progress: watch::channel((Position::START, false)).0,
+            progress: watch::channel(progress).0,
+            restarts,
             inner: Mutex::default(),
         }
     }
@@ -80,49 +101,72 @@ impl WorkerStatus {
 
     /// Where the worker stands.
     pub fn checkpoint(&self) -> Position {
-        self.progress.borrow().0
+        self.progress.borrow().at
     }
 
     /// Waits until the worker has handled `position`, at most `timeout`. True if reached.
     pub async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
-        let mut rx = self.progress.subscribe();
-        let reached = tokio::time::timeout(
-            timeout,
-            rx.wait_for(|(p, in_doubt)| !in_doubt && *p >= position),
-        )
-        .await
-        .is_ok_and(|r| r.is_ok());
-        reached
+        let mut progress = self.progress.subscribe();
+        let mut restarts = self.restarts.subscribe();
+        let reached = async {
+            loop {
+                restarts.borrow_and_update();
+                let p = *progress.borrow_and_update();
+                if p.at >= position && !self.doubts(&p) {
+                    return true;
+                }
+                tokio::select! {
+                    changed = progress.changed() => if changed.is_err() { return false },
+                    // The sender lives as long as `self`: an error cannot happen here.
+                    _ = restarts.changed() => {}
+                }
+            }
+        };
+        tokio::time::timeout(timeout, reached)
+            .await
+            .unwrap_or(false)
+    }
+
+    fn doubts(&self, p: &Progress) -> bool {
+        p.in_doubt || p.confirmed_after != self.restarts.count()
     }
 
     /// A checkpoint read from the database (its runner elsewhere, or starting up): progress
     /// only, nothing about failures.
     pub fn progressed(&self, to: Position) {
-        self.progress.send_if_modified(|(p, _)| {
-            let changed = to > *p;
+        self.progress.send_if_modified(|p| {
+            let changed = to > p.at;
             if changed {
-                *p = to;
+                p.at = to;
             }
             changed
         });
     }
 
-    /// The checkpoint as its own transaction read it back: exact, no longer in doubt, and
-    /// possibly behind what was believed (commits lost to a crash of the database).
-    pub(crate) fn confirmed(&self, at: Position) {
-        self.progress.send_if_modified(|(p, in_doubt)| {
-            let changed = *p != at || *in_doubt;
-            *p = at;
-            *in_doubt = false;
-            changed
-        });
+    /// How many restarts of the database server were noticed so far: taken before reading the
+    /// checkpoint back, for [`WorkerStatus::confirmed`].
+    pub(crate) fn restarts_seen(&self) -> u64 {
+        self.restarts.count()
+    }
+
+    /// The checkpoint as its own transaction read it back, after `restarts` restarts of the
+    /// database server were noticed: exact, no longer in doubt, and possibly behind what was
+    /// believed (commits lost to a crash of the database).
+    pub(crate) fn confirmed(&self, at: Position, restarts: u64) {
+        let confirmed = Progress {
+            at,
+            in_doubt: false,
+            confirmed_after: restarts,
+        };
+        self.progress
+            .send_if_modified(|p| std::mem::replace(p, confirmed) != confirmed);
     }
 
     /// Work went through up to `to`, the last event of it appended at `handled_at`.
     pub fn advanced(&self, to: Position, handled_at: Option<DateTime<Utc>>) {
         self.progressed(to);
         self.progress
-            .send_if_modified(|(_, in_doubt)| std::mem::take(in_doubt));
+            .send_if_modified(|p| std::mem::take(&mut p.in_doubt));
         let mut inner = self.lock();
         if handled_at.is_some() {
             inner.handled_at = handled_at;
@@ -133,7 +177,10 @@ impl WorkerStatus {
 
     /// Starts over from the beginning (a rebuild emptied it).
     pub fn reset(&self) {
-        self.progress.send_replace((Position::START, false));
+        self.progress.send_modify(|p| {
+            p.at = Position::START;
+            p.in_doubt = false;
+        });
         self.lock().handled_at = None;
     }
 
@@ -141,15 +188,16 @@ impl WorkerStatus {
         self.lock().running = running;
     }
 
-    /// Whether the checkpoint is in doubt (see [`WorkerStatus::in_doubt`]).
+    /// Whether the checkpoint is in doubt: the database failed, or its server restarted,
+    /// since the checkpoint was last read back.
     pub fn is_in_doubt(&self) -> bool {
-        self.progress.borrow().1
+        self.doubts(&self.progress.borrow())
     }
 
     /// The database failed: the checkpoint is in doubt until the next transaction reads it.
     pub(crate) fn in_doubt(&self) {
         self.progress
-            .send_if_modified(|(_, in_doubt)| !std::mem::replace(in_doubt, true));
+            .send_if_modified(|p| !std::mem::replace(&mut p.in_doubt, true));
     }
 
     pub(crate) fn failed(&self, error: &str, retry_in: Duration) {

@@ -21,6 +21,7 @@ use sqlx::PgPool;
 pub use value::{from_micros, micros, Arg, Row, Value};
 
 use crate::postgres::ACQUIRE_TIMEOUT;
+use crate::restarts::Restarts;
 
 /// Why a read-model operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +75,7 @@ pub enum Dialect {
 
 /// The database beside the log. Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Db(Backend);
+pub struct Db(Backend, Restarts);
 
 #[derive(Clone, Debug)]
 enum Backend {
@@ -91,15 +92,28 @@ enum Backend {
 impl Db {
     /// The read-model database in the SQLite file at `path`.
     pub(crate) fn sqlite(path: &Path) -> Db {
-        Db(Backend::Sqlite(Arc::new(sqlite::SqliteDb::new(path))))
+        Db(
+            Backend::Sqlite(Arc::new(sqlite::SqliteDb::new(path))),
+            Restarts::default(),
+        )
     }
 
     /// The read-model database of the PostgreSQL database at `url` (a pool of its own).
-    pub(crate) fn postgres(url: &str) -> Result<Db, sqlx::Error> {
-        Ok(Db(Backend::Postgres {
-            write: postgres::pool(url, postgres::WRITE_POOL)?,
-            read: postgres::pool(url, postgres::READ_POOL)?,
-        }))
+    /// Its connections report to `restarts`.
+    pub(crate) fn postgres(url: &str, restarts: Restarts) -> Result<Db, sqlx::Error> {
+        Ok(Db(
+            Backend::Postgres {
+                write: postgres::pool(url, postgres::WRITE_POOL, &restarts)?,
+                read: postgres::pool(url, postgres::READ_POOL, &restarts)?,
+            },
+            restarts,
+        ))
+    }
+
+    /// The restarts of the database server noticed so far (on PostgreSQL, commits of the
+    /// read models acknowledged before a restart may be gone; SQLite's never change).
+    pub fn restarts(&self) -> &Restarts {
+        &self.1
     }
 
     /// The dialect.

@@ -5,6 +5,7 @@ use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
 
 use super::value::{Row, Value};
 use super::{Arg, DbError};
+use crate::restarts::Restarts;
 
 /// Connections of the pool for write transactions.
 pub(crate) const WRITE_POOL: u32 = 8;
@@ -16,9 +17,10 @@ pub(crate) const READ_POOL: u32 = 16;
 /// lost to a crash rolls back together with its checkpoint and is projected again. Not waiting
 /// also ends a projector's transaction sooner, and a running transaction holds back the xid
 /// gate of every reader tailing the log.
-pub(crate) fn pool(url: &str, size: u32) -> Result<PgPool, sqlx::Error> {
+pub(crate) fn pool(url: &str, size: u32, restarts: &Restarts) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
-    Ok(PgPoolOptions::new()
+    Ok(restarts
+        .watching(PgPoolOptions::new())
         .max_connections(size)
         .acquire_timeout(super::ACQUIRE_TIMEOUT)
         .test_before_acquire(false)

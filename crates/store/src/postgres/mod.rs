@@ -25,6 +25,7 @@ use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 use crate::db::Db;
+use crate::restarts::Restarts;
 use crate::{
     AppendResult, Backend, EventStore, ExpectedVersion, NewEvent, Position, RecordedEvent,
     StoreError,
@@ -69,6 +70,9 @@ impl PgStore {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e: sqlx::Error| StoreError::Invalid(e.to_string()))?;
+        // Every pool of the store and of the read models tells one tracker who the server is.
+        let restarts = Restarts::default();
+        let pool_options = |size| restarts.watching(pool_options(size));
         let pool = pool_options(POOL_SIZE).connect_lazy_with(options.clone());
         // Data keys commit without waiting for their WAL flush: the event that uses a key is
         // appended after the key is stored, with a synchronous commit whose flush covers the
@@ -88,7 +92,7 @@ impl PgStore {
         }
         Ok(PgStore {
             inner: Arc::new(Inner {
-                db: Db::postgres(url)?,
+                db: Db::postgres(url, restarts)?,
                 pool,
                 keys,
                 log,
