@@ -43,7 +43,7 @@ async fn run(conn: &mut PgConnection, sql: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_projection_lost_to_a_crash_is_never_reported_as_reached() {
+async fn postgres_projection_lost_to_a_crash_is_never_reported_as_reached() {
     let cluster = PgCluster::start();
     let mut admin = connect(&cluster.url("postgres")).await;
     run(&mut admin, "CREATE ROLE app LOGIN").await;

@@ -332,20 +332,7 @@ async fn stress_concurrent_writers_and_tailing_subscriber(store: Arc<dyn EventSt
         w.await.unwrap();
     }
     for seen in [early.await.unwrap(), late.await.unwrap()] {
-        assert_eq!(seen.len(), total);
-        let ids: HashSet<Uuid> = seen.iter().map(|e| e.event_id).collect();
-        assert_eq!(ids.len(), total, "an event was delivered twice");
-        assert!(seen.windows(2).all(|w| w[0].position < w[1].position));
-        let mut last: HashMap<&str, u64> = HashMap::new();
-        for e in &seen {
-            let prev = last.insert(&e.stream, e.version).unwrap_or(0);
-            assert_eq!(
-                e.version,
-                prev + 1,
-                "stream {} skipped or reordered",
-                e.stream
-            );
-        }
+        pawpost_store::testing::assert_read_once_in_order(&seen, total);
         // Every writer's events, each exactly once.
         let mut per_writer: HashMap<u64, HashSet<u64>> = HashMap::new();
         for e in &seen {

@@ -34,7 +34,7 @@ async fn stats_reset(conn: &mut PgConnection) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restarts_and_crashes_of_the_server_are_noticed() {
+async fn postgres_restarts_and_crashes_of_the_server_are_noticed() {
     let cluster = PgCluster::start();
     let store = pawpost_store::connect(&cluster.url("postgres"))
         .await

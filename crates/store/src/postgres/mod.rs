@@ -5,8 +5,10 @@
 //!   transaction, the group's streams locked in key order first). If a group fails as a whole
 //!   (a racing duplicate id, say), its appends are retried one by one.
 //! * Readers order and resume by `(transaction_id, global_position)` and only read below the
-//!   oldest transaction still running (the xid8 snapshot gate), so no commit that lands out of
-//!   position order is ever skipped.
+//!   oldest append still running (the log's gate: appenders hold a shared advisory lock from
+//!   before they get a transaction id; migration 0007), so no commit that lands out of
+//!   position order is ever skipped, and transactions that append nothing (a projector's
+//!   batch) hold no reader back.
 //! * No NOTIFY inside append transactions: local commits poke tailing readers through a watch
 //!   channel, and readers also poll (for other nodes).
 //! * Connections come from sqlx pools, which reconnect by themselves after an outage; errors of

@@ -37,19 +37,17 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Events after `after` in (transaction, position) order, only from transactions older than
-/// every transaction still running: those can no longer be joined by an earlier commit.
+/// Events after `after` in (transaction, position) order, only from transactions below the
+/// log's gate: older than every append still running, so no earlier commit can join them
+/// (`pawpost_read_all`, migration 0007; transactions that append nothing hold nobody back).
 pub(super) async fn all(
     pool: &PgPool,
     after: Position,
     n: usize,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM events
-         WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
-           AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY events.transaction_id, events.global_position
-         LIMIT $3"
+        "SELECT {COLUMNS} FROM pawpost_read_all($1::text::xid8, $2, $3)
+         ORDER BY transaction_id, global_position"
     ))
     .bind(after.commit.to_string())
     .bind(after.seq as i64)

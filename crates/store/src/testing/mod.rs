@@ -14,9 +14,28 @@ use std::sync::Arc;
 use sqlx::{Connection, PgConnection};
 use tempfile::TempDir;
 
-use crate::EventStore;
+use crate::{EventStore, RecordedEvent};
 
 pub use cluster::PgCluster;
+
+/// Asserts what a reader of the whole log must have got: `total` events, none twice, in log
+/// order, each stream's versions gapless from 1 (nothing skipped or reordered).
+pub fn assert_read_once_in_order(seen: &[RecordedEvent], total: usize) {
+    assert_eq!(seen.len(), total);
+    let ids: std::collections::HashSet<uuid::Uuid> = seen.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids.len(), total, "an event was delivered twice");
+    assert!(seen.windows(2).all(|w| w[0].position < w[1].position));
+    let mut last: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for e in seen {
+        let prev = last.insert(&e.stream, e.version).unwrap_or(0);
+        assert_eq!(
+            e.version,
+            prev + 1,
+            "stream {} skipped or reordered",
+            e.stream
+        );
+    }
+}
 
 /// A fresh, migrated SQLite store in a temporary directory (kept alive by the returned guard).
 pub async fn sqlite() -> (TempDir, Arc<dyn EventStore>) {
