@@ -14,7 +14,8 @@
 -- not hold it when pg_locks is read: it has ended, and a transaction ends (visible to new
 -- snapshots) before it releases its locks. An appender that has no id yet gets one above the
 -- snapshot's xmax. So the events below the gate are all committed, and a later statement (a
--- new snapshot) sees every one of them: pawpost_read_all reads in a statement of its own.
+-- new snapshot) sees every one of them: readers compute the gate, then read below it in a
+-- statement of their own.
 
 CREATE OR REPLACE FUNCTION pawpost_append(
     p_stream text, p_expected bigint, p_ids uuid[], p_types text[], p_schemas int[],
@@ -80,10 +81,15 @@ LANGUAGE sql VOLATILE AS $$
     WITH snap AS (
         SELECT pg_snapshot_xmin(s) AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax
         FROM pg_current_snapshot() AS s
+    ), locks AS MATERIALIZED (
+        -- One look at the lock table for both sides of the join below.
+        SELECT locktype, database, classid, objid, objsubid, virtualtransaction,
+               transactionid, mode, granted
+        FROM pg_locks
     ), holders AS (
         SELECT x.transactionid::text::bigint AS xid
-        FROM pg_locks a
-        LEFT JOIN pg_locks x ON x.virtualtransaction = a.virtualtransaction
+        FROM locks a
+        LEFT JOIN locks x ON x.virtualtransaction = a.virtualtransaction
             AND x.locktype = 'transactionid' AND x.mode = 'ExclusiveLock' AND x.granted
         WHERE a.locktype = 'advisory' AND a.classid = 1885435760 AND a.objid = 1
             AND a.objsubid = 2 AND a.granted
@@ -97,20 +103,4 @@ LANGUAGE sql VOLATILE AS $$
             FROM holders AS h))::text::xid8
     END
     FROM snap
-$$;
-
--- Events after (p_after_tx, p_after_pos) below the gate, in log order. The gate is computed
--- first; the query that reads runs as a statement of its own, with a snapshot taken after it.
-CREATE FUNCTION pawpost_read_all(p_after_tx xid8, p_after_pos bigint, p_limit bigint)
-RETURNS SETOF events
-LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    v_gate xid8 := pawpost_log_gate();
-BEGIN
-    RETURN QUERY SELECT * FROM events
-        WHERE (transaction_id, global_position) > (p_after_tx, p_after_pos)
-          AND transaction_id < v_gate
-        ORDER BY transaction_id, global_position
-        LIMIT p_limit;
-END;
 $$;
