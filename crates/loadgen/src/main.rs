@@ -14,6 +14,7 @@ mod conn;
 mod report;
 mod setup;
 mod tally;
+mod token;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +22,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use pawpost_signalr::protocol::Protocol;
-use secrecy::SecretString;
 use tokio::sync::mpsc;
 
 use crate::conn::{Command, Connection};
@@ -63,10 +63,13 @@ pub struct Args {
     /// Print the summary as JSON on stdout (the human one goes to stderr).
     #[arg(long)]
     json: bool,
-    /// The server's HS256 token secret; by default the one `pawpost` itself would use here
-    /// (`PAWPOST_JWT_SECRET`, else the generated one in the data directory).
+    /// The server's HS256 token secret; by default the one a server generated in `--data-dir`.
     #[arg(long, env = "PAWPOST_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
+    /// The data directory of a server that generated its token secret (`jwt.secret`), read
+    /// when no secret is given.
+    #[arg(long, env = "PAWPOST_DATA_DIR", default_value = "./data")]
+    data_dir: std::path::PathBuf,
     /// Seconds to wait after sending for the last completions and deliveries.
     #[arg(long, default_value_t = 30.0)]
     drain: f64,
@@ -146,16 +149,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         "the open-file limit is {limit}: too low for {} connections",
         args.connections
     );
-    let secret = match &args.jwt_secret {
-        Some(s) => SecretString::from(s.clone()),
-        None => {
-            pawpost_server::Settings::load(&Default::default())
-                .context(
-                    "reading the server's settings for its token secret (or pass --jwt-secret)",
-                )?
-                .jwt_secret
-        }
-    };
+    let secret = token::secret(args.jwt_secret.as_deref(), &args.data_dir)?;
     let base = args.url.trim_end_matches('/').to_string();
     let run_id = args
         .run_id

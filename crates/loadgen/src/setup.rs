@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures::StreamExt;
-use pawpost_server::auth::{issue_token, Role};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -27,12 +26,8 @@ pub fn users(secret: &SecretString, run: &str, count: usize) -> anyhow::Result<V
     (0..count)
         .map(|i| {
             let id = format!("lg-{run}-{i}");
-            let role = if i % 2 == 0 {
-                Role::Owner
-            } else {
-                Role::Provider
-            };
-            let token = issue_token(
+            let role = if i % 2 == 0 { "owner" } else { "provider" };
+            let token = crate::token::sign(
                 secret,
                 &id,
                 &format!("Load user {i}"),
