@@ -69,6 +69,7 @@ pub fn sign(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use jsonwebtoken::{DecodingKey, Validation};
