@@ -126,7 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             common,
             dev,
         } => {
-            let settings = load(Overrides {
+            let settings = prepare(Overrides {
                 bind,
                 database_url: database.database,
                 dev: dev.then_some(true),
@@ -165,7 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             common,
         } => {
             let settings = load(common.overrides())?;
-            let token = auth::issue_token(&settings.jwt_secret, &sub, &name, role, ttl)
+            let token = auth::issue_token(settings.jwt_secret()?, &sub, &name, role, ttl)
                 .context("issuing the token")?;
             println!("{token}");
             Ok(())
@@ -177,6 +177,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn load(overrides: Overrides) -> anyhow::Result<Settings> {
     let settings = Settings::load(&overrides).context("loading the configuration")?;
     pawpost_server::telemetry::init(settings.log_format);
+    Ok(settings)
+}
+
+/// What `serve` starts with: the secrets configured nowhere generated into the data
+/// directory (once), then the settings loaded.
+fn prepare(overrides: Overrides) -> anyhow::Result<Settings> {
+    let generated =
+        Settings::generate_missing_secrets(&overrides).context("preparing the data directory")?;
+    let settings = load(overrides)?;
+    for file in generated {
+        tracing::warn!(file = %file.display(), "generated a development secret; configure one in production");
+    }
     Ok(settings)
 }
 

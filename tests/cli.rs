@@ -41,6 +41,11 @@ fn run(command: &mut Command) -> Output {
     command.stdin(Stdio::null()).output().unwrap()
 }
 
+/// The data directory `dir` as `pawpost serve` leaves it: a token secret generated there.
+fn prepare(dir: &Path) {
+    std::fs::write(dir.join("jwt.secret"), "a-secret-the-server-generated\n").unwrap();
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -189,6 +194,23 @@ fn token_is_signed_with_the_secret_kept_in_the_data_dir() {
         "owner",
         "--data-dir",
     ];
+    // No secret yet: `token` refuses, saying what to do, and makes none up (the server would
+    // reject what it signed).
+    let out = run(pawpost(tmp.path()).args(token_args).arg(tmp.path()));
+    assert!(!out.status.success(), "a token without a secret");
+    assert!(
+        text(&out.stderr).contains("PAWPOST_JWT_SECRET"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        !tmp.path().join("jwt.secret").exists(),
+        "token generated a secret"
+    );
+
+    // Once a server generated one there (`serve` does, see the test above), it is used.
+    prepare(tmp.path());
     let out = run(pawpost(tmp.path()).args(token_args).arg(tmp.path()));
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     let token = text(&out.stdout).trim().to_owned();
@@ -218,6 +240,7 @@ fn token_is_signed_with_the_secret_kept_in_the_data_dir() {
 #[test]
 fn token_with_bad_input_fails_with_a_message() {
     let tmp = tempfile::tempdir().unwrap();
+    prepare(tmp.path());
     let cases: [(&[&str], &str); 3] = [
         (&["--role", "superuser"], "superuser"),
         (&["--role", "owner", "--ttl", "soon"], "soon"),

@@ -22,7 +22,7 @@ fn master_key(backend: &str) -> secrecy::SecretString {
 
 async fn serve(dir: tempfile::TempDir, url: String, backend: &str) -> Api {
     let key = master_key(backend);
-    Api::start(dir, url, move |s| s.master_key = key).await
+    Api::start(dir, url, move |s| s.master_key = Some(key)).await
 }
 
 /// The migration files of `backend`, by version.

@@ -76,9 +76,6 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Arc<dyn 
 pub async fn spawn(settings: Settings) -> anyhow::Result<RunningServer> {
     let open_files = crate::process::raise_open_file_limit();
     tracing::info!(?open_files, "open-file limit");
-    for file in settings.generated_secret_files() {
-        tracing::warn!(file = %file.display(), "generated a development secret; configure one in production");
-    }
     let listener = TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("binding {}", settings.bind))?;

@@ -1,10 +1,12 @@
 //! Typed configuration (DESIGN.md §8, STYLE.md §9).
 //!
 //! Layers, lowest to highest: built-in defaults, an optional `pawpost.toml`, `PAWPOST_*`
-//! environment variables, then command-line flags ([`Overrides`]). Secrets that are not
-//! configured anywhere are generated once into the data directory and reused afterwards
-//! (see `settings/dev_secrets.rs`), so a development install works without any setup while
-//! tokens stay valid across restarts.
+//! environment variables, then command-line flags ([`Overrides`]). Loading has no side
+//! effects: a secret that is not configured is read from the data directory. `pawpost serve`
+//! first generates the missing ones there
+//! ([`Settings::generate_missing_secrets`], `settings/dev_secrets.rs`), so a development install
+//! works without any setup while tokens stay valid across restarts; `pawpost token` never
+//! makes one up (a secret the server does not use would sign tokens it rejects).
 
 mod dev_secrets;
 mod env;
@@ -19,7 +21,7 @@ use pawpost_store::MasterKey;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-pub use dev_secrets::load_or_generate;
+pub use dev_secrets::{load_or_generate, read_secret};
 
 /// The file read when `--config` is not given, if it exists in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "pawpost.toml";
@@ -52,11 +54,11 @@ pub struct Settings {
     /// Where the embedded database, generated secrets and local files live.
     pub data_dir: PathBuf,
     /// HS256 secret that signs and verifies access tokens.
-    pub jwt_secret: SecretString,
+    pub jwt_secret: Option<SecretString>,
     /// Optional RS256 public key (PEM) accepted for verifying tokens issued elsewhere.
     pub jwt_public_key_pem: Option<String>,
     /// Base64 of the 32-byte master key that wraps the per-message data keys.
-    pub master_key: SecretString,
+    pub master_key: Option<SecretString>,
     /// Log output format.
     pub log_format: LogFormat,
     /// Development mode (demo data).
@@ -69,8 +71,6 @@ pub struct Settings {
     /// Browser origins allowed to call the API and the hub with credentials (CORS); empty:
     /// none (same-origin and non-browser clients only).
     pub cors_origins: Vec<String>,
-    /// Secret files this load generated, so start-up can say so once logging is running.
-    generated: Vec<PathBuf>,
 }
 
 /// Values given on the command line; `None` leaves the lower layers in charge.
@@ -116,6 +116,16 @@ pub enum SettingsError {
     /// A secret was configured but empty.
     #[error("{0} must not be empty")]
     EmptySecret(&'static str),
+    /// A secret is configured nowhere and no server generated one in the data directory.
+    #[error(
+        "no {name}: set {env}, or start `pawpost serve` once, which generates one into {}",
+        path.display()
+    )]
+    MissingSecret {
+        name: &'static str,
+        env: &'static str,
+        path: PathBuf,
+    },
 }
 
 impl From<Box<figment::Error>> for SettingsError {
@@ -174,10 +184,42 @@ impl Default for Defaults {
 }
 
 impl Settings {
-    /// Loads the layered configuration (defaults < file < `PAWPOST_*` env < `overrides`) and
-    /// fills in missing secrets from, or into, the data directory.
+    /// Loads the layered configuration (defaults < file < `PAWPOST_*` env < `overrides`),
+    /// reading secrets that are not configured from the data directory. Writes nothing.
     pub fn load(overrides: &Overrides) -> Result<Self, SettingsError> {
         Self::from_figment(Self::figment(overrides)?)
+    }
+
+    /// Generates into the data directory the secrets that are configured nowhere and not
+    /// stored there yet (`pawpost serve`, before [`Settings::load`]).
+    /// Returns the files it wrote.
+    pub fn generate_missing_secrets(overrides: &Overrides) -> Result<Vec<PathBuf>, SettingsError> {
+        let raw: Raw = Self::figment(overrides)?.extract().map_err(Box::new)?;
+        let mut generated = Vec::new();
+        let new_master_key: fn() -> String = || MasterKey::generate().to_base64();
+        let secrets = [
+            (
+                raw.jwt_secret.is_some(),
+                JWT_SECRET_FILE,
+                dev_secrets::new_jwt_secret as fn() -> String,
+            ),
+            (raw.master_key.is_some(), MASTER_KEY_FILE, new_master_key),
+        ];
+        for (configured, file, generate) in secrets {
+            if configured {
+                continue;
+            }
+            let path = raw.data_dir.join(file);
+            let (_, created) =
+                load_or_generate(&path, generate).map_err(|source| SettingsError::SecretFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            if created {
+                generated.push(path);
+            }
+        }
+        Ok(generated)
     }
 
     /// The merged layers, without extraction: lets callers add a provider of their own.
@@ -199,26 +241,25 @@ impl Settings {
             .merge(Serialized::defaults(overrides)))
     }
 
-    /// Extracts settings from `figment` and resolves the generated secrets.
+    /// Extracts settings from `figment`, reading the secrets not configured from the data
+    /// directory (absent ones stay absent: [`Settings::jwt_secret`] and
+    /// [`Settings::master_key`] say so to the commands that need them).
     pub fn from_figment(figment: Figment) -> Result<Self, SettingsError> {
         let raw: Raw = figment.extract().map_err(Box::new)?;
-        let mut generated = Vec::new();
         let jwt_secret = resolve_secret(
             raw.jwt_secret,
             "jwt_secret",
             &raw.data_dir.join(JWT_SECRET_FILE),
-            dev_secrets::new_jwt_secret,
-            &mut generated,
         )?;
         let master_key = resolve_secret(
             raw.master_key,
             "master_key",
             &raw.data_dir.join(MASTER_KEY_FILE),
-            || MasterKey::generate().to_base64(),
-            &mut generated,
         )?;
-        MasterKey::from_base64(master_key.expose_secret())
-            .map_err(|e| SettingsError::InvalidMasterKey(e.to_string()))?;
+        if let Some(key) = &master_key {
+            MasterKey::from_base64(key.expose_secret())
+                .map_err(|e| SettingsError::InvalidMasterKey(e.to_string()))?;
+        }
         let database_url = raw
             .database_url
             .unwrap_or_else(|| default_database_url(&raw.data_dir));
@@ -234,7 +275,6 @@ impl Settings {
             max_body_bytes: raw.max_body_bytes,
             read_your_writes: std::time::Duration::from_millis(raw.read_your_writes_ms),
             cors_origins: raw.cors_origins,
-            generated,
         })
     }
 
@@ -245,28 +285,41 @@ impl Settings {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             database_url: database_url.into(),
             data_dir: data_dir.into(),
-            jwt_secret: SecretString::from(dev_secrets::new_jwt_secret()),
+            jwt_secret: Some(SecretString::from(dev_secrets::new_jwt_secret())),
             jwt_public_key_pem: None,
-            master_key: SecretString::from(MasterKey::generate().to_base64()),
+            master_key: Some(SecretString::from(MasterKey::generate().to_base64())),
             log_format: LogFormat::Text,
             dev: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             read_your_writes: std::time::Duration::from_millis(DEFAULT_READ_YOUR_WRITES_MS),
             cors_origins: Vec::new(),
-            generated: Vec::new(),
         }
     }
 
-    /// The master key, decoded. [`Settings::load`] already checked it, so this only fails for
-    /// settings built or changed in code.
+    /// The HS256 token secret; a clear error when it is configured nowhere and no server
+    /// generated one in the data directory.
+    pub fn jwt_secret(&self) -> Result<&SecretString, SettingsError> {
+        self.jwt_secret
+            .as_ref()
+            .ok_or_else(|| self.missing("jwt_secret", "PAWPOST_JWT_SECRET", JWT_SECRET_FILE))
+    }
+
+    /// The master key, decoded; a clear error when there is none (as for the token secret).
     pub fn master_key(&self) -> Result<MasterKey, SettingsError> {
-        MasterKey::from_base64(self.master_key.expose_secret())
+        let key = self
+            .master_key
+            .as_ref()
+            .ok_or_else(|| self.missing("master_key", "PAWPOST_MASTER_KEY", MASTER_KEY_FILE))?;
+        MasterKey::from_base64(key.expose_secret())
             .map_err(|e| SettingsError::InvalidMasterKey(e.to_string()))
     }
 
-    /// The secret files generated while loading (empty when they already existed).
-    pub fn generated_secret_files(&self) -> &[PathBuf] {
-        &self.generated
+    fn missing(&self, name: &'static str, env: &'static str, file: &str) -> SettingsError {
+        SettingsError::MissingSecret {
+            name,
+            env,
+            path: self.data_dir.join(file),
+        }
     }
 
     /// The database url with any password hidden, for logs and messages.
@@ -301,29 +354,26 @@ fn default_database_url(data_dir: &Path) -> String {
     format!("sqlite:{}", data_dir.join("pawpost.db").display())
 }
 
-/// The configured secret, or the one stored in (or newly generated into) `file`.
+/// The configured secret, or the one stored in `file`, if any.
 fn resolve_secret(
     configured: Option<SecretString>,
     name: &'static str,
     file: &Path,
-    generate: impl FnOnce() -> String,
-    generated: &mut Vec<PathBuf>,
-) -> Result<SecretString, SettingsError> {
+) -> Result<Option<SecretString>, SettingsError> {
     if let Some(secret) = configured {
         if secret.expose_secret().trim().is_empty() {
             return Err(SettingsError::EmptySecret(name));
         }
-        return Ok(secret);
+        return Ok(Some(secret));
     }
-    let (secret, created) =
-        load_or_generate(file, generate).map_err(|source| SettingsError::SecretFile {
+    match read_secret(file) {
+        Ok(secret) => Ok(Some(secret)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(SettingsError::SecretFile {
             path: file.to_path_buf(),
             source,
-        })?;
-    if created {
-        generated.push(file.to_path_buf());
+        }),
     }
-    Ok(secret)
 }
 
 #[cfg(test)]

@@ -108,7 +108,10 @@ impl JwtKeys {
 
     /// Keys from the configured settings.
     pub fn from_settings(settings: &crate::Settings) -> Result<Self, AuthError> {
-        Self::new(&settings.jwt_secret, settings.jwt_public_key_pem.as_deref())
+        let secret = settings
+            .jwt_secret()
+            .map_err(|e| AuthError::InvalidKey(e.to_string()))?;
+        Self::new(secret, settings.jwt_public_key_pem.as_deref())
     }
 
     /// Signs `claims` with HS256 as they are (tests use this for expired tokens).

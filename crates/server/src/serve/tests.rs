@@ -82,7 +82,7 @@ async fn unusable_master_key_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite:{}", dir.path().join("pawpost.db").display());
     let mut settings = Settings::for_tests(dir.path(), database);
-    settings.master_key = secrecy::SecretString::from("short".to_owned());
+    settings.master_key = Some(secrecy::SecretString::from("short".to_owned()));
     assert!(spawn(settings).await.is_err());
 }
 

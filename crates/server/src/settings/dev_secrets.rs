@@ -31,7 +31,7 @@ pub fn load_or_generate(
     path: &Path,
     generate: impl FnOnce() -> String,
 ) -> io::Result<(SecretString, bool)> {
-    match read(path) {
+    match read_secret(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         other => return other.map(|secret| (secret, false)),
     }
@@ -45,12 +45,13 @@ pub fn load_or_generate(
     match written {
         Ok(()) => Ok((SecretString::from(secret), true)),
         // Someone else created it between our read and our link: theirs wins.
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => read(path).map(|s| (s, false)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => read_secret(path).map(|s| (s, false)),
         Err(e) => Err(e),
     }
 }
 
-fn read(path: &Path) -> io::Result<SecretString> {
+/// The secret stored in `path` (surrounding whitespace ignored; an empty file is an error).
+pub fn read_secret(path: &Path) -> io::Result<SecretString> {
     let text = fs::read_to_string(path)?;
     let secret = text.trim();
     if secret.is_empty() {

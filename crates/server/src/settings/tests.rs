@@ -16,8 +16,8 @@ fn load(overrides: &Overrides) -> Result<Settings, figment::Error> {
     Settings::load(overrides).map_err(|e| figment::Error::from(e.to_string()))
 }
 
-fn secret(s: &SecretString) -> &str {
-    s.expose_secret()
+fn secret(s: &Option<SecretString>) -> &str {
+    s.as_ref().expect("the secret is there").expose_secret()
 }
 
 #[test]
@@ -52,7 +52,6 @@ fn flags_beat_env_which_beats_the_file_which_beats_defaults() {
         assert_eq!(settings.log_format, LogFormat::Json); // file over default
         assert_eq!(secret(&settings.jwt_secret), "file-secret");
         assert!(!settings.dev); // default
-        assert!(settings.generated_secret_files().is_empty());
         assert!(!Path::new("file-data").exists(), "nothing generated");
 
         let with_flag_database = Overrides {
@@ -70,14 +69,35 @@ fn flags_beat_env_which_beats_the_file_which_beats_defaults() {
 }
 
 #[test]
-fn defaults_generate_secrets_once_into_the_data_dir() {
+fn loading_writes_nothing_and_missing_secrets_are_generated_once_on_request() {
     Jail::expect_with(|_jail| {
+        // Nothing configured, nothing stored: loading writes nothing, and a command that needs
+        // a secret gets a clear error naming what to do.
+        let bare = load(&Overrides::default())?;
+        assert!(!Path::new("data").exists(), "loading wrote something");
+        let err = bare.jwt_secret().unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                SettingsError::MissingSecret {
+                    name: "jwt_secret",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("PAWPOST_JWT_SECRET"), "{err}");
+        let err = bare.master_key().unwrap_err();
+        assert!(err.to_string().contains("PAWPOST_MASTER_KEY"), "{err}");
+
+        let generated = Settings::generate_missing_secrets(&Overrides::default())
+            .map_err(|e| figment::Error::from(e.to_string()))?;
+        assert_eq!(generated.len(), 2);
         let first = load(&Overrides::default())?;
         assert_eq!(first.bind, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(first.data_dir, PathBuf::from("./data"));
         assert_eq!(first.database_url, "sqlite:./data/pawpost.db");
         assert_eq!(first.log_format, LogFormat::Text);
-        assert_eq!(first.generated_secret_files().len(), 2);
         assert!(first.master_key().is_ok());
 
         let stored = std::fs::read_to_string("data/jwt.secret").unwrap();
@@ -90,10 +110,25 @@ fn defaults_generate_secrets_once_into_the_data_dir() {
             assert_eq!(mode & 0o777, 0o600, "{file}");
         }
 
+        // Generated once: a second request writes nothing, the secrets stay.
+        let again = Settings::generate_missing_secrets(&Overrides::default())
+            .map_err(|e| figment::Error::from(e.to_string()))?;
+        assert!(again.is_empty());
         let second = load(&Overrides::default())?;
         assert_eq!(secret(&second.jwt_secret), secret(&first.jwt_secret));
         assert_eq!(secret(&second.master_key), secret(&first.master_key));
-        assert!(second.generated_secret_files().is_empty());
+        Ok(())
+    });
+}
+
+#[test]
+fn configured_secrets_are_never_generated() {
+    Jail::expect_with(|jail| {
+        jail.set_env("PAWPOST_JWT_SECRET", "configured");
+        let generated = Settings::generate_missing_secrets(&Overrides::default())
+            .map_err(|e| figment::Error::from(e.to_string()))?;
+        assert_eq!(generated, [PathBuf::from("./data").join(MASTER_KEY_FILE)]);
+        assert!(!Path::new("data/jwt.secret").exists());
         Ok(())
     });
 }
@@ -102,9 +137,11 @@ fn defaults_generate_secrets_once_into_the_data_dir() {
 fn default_database_follows_the_data_dir() {
     Jail::expect_with(|jail| {
         jail.set_env("PAWPOST_DATA_DIR", "elsewhere");
+        Settings::generate_missing_secrets(&Overrides::default())
+            .map_err(|e| figment::Error::from(e.to_string()))?;
+        assert!(Path::new("elsewhere/jwt.secret").is_file());
         let settings = load(&Overrides::default())?;
         assert_eq!(settings.database_url, "sqlite:elsewhere/pawpost.db");
-        assert!(Path::new("elsewhere/jwt.secret").is_file());
         Ok(())
     });
 }
@@ -113,6 +150,8 @@ fn default_database_follows_the_data_dir() {
 fn explicit_config_file_is_used_and_must_exist() {
     Jail::expect_with(|jail| {
         jail.create_file("pawpost.toml", "bind = \"127.0.0.1:1001\"")?;
+        jail.set_env("PAWPOST_JWT_SECRET", "s");
+        jail.set_env("PAWPOST_MASTER_KEY", KEY_A);
         jail.create_file("other.toml", "bind = \"127.0.0.1:1004\"")?;
         let settings = load(&Overrides {
             config: Some("other.toml".into()),
@@ -175,7 +214,7 @@ fn bad_values_are_clear_errors() {
 #[test]
 fn debug_shows_no_secret_nor_database_password() {
     let mut settings = Settings::for_tests("/tmp/x", "postgres://app:hunter2@db:5432/pawpost");
-    settings.jwt_secret = SecretString::from("jwt-secret-value".to_owned());
+    settings.jwt_secret = Some(SecretString::from("jwt-secret-value".to_owned()));
     let master = secret(&settings.master_key).to_owned();
     let debug = format!("{settings:?}");
     for leaked in ["jwt-secret-value", master.as_str(), "hunter2"] {
@@ -204,8 +243,8 @@ fn stored_secret_is_generated_once_and_reused() {
     assert!(created);
     let (second, created) = load_or_generate(&path, || "second".into()).unwrap();
     assert!(!created);
-    assert_eq!(secret(&first), "first");
-    assert_eq!(secret(&second), "first");
+    assert_eq!(first.expose_secret(), "first");
+    assert_eq!(second.expose_secret(), "first");
     let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name())
