@@ -62,6 +62,14 @@ async fn streams_read(store: &Arc<dyn EventStore>) -> Vec<String> {
     events.into_iter().map(|e| e.stream).collect()
 }
 
+/// Opens a transaction on `conn` that holds a transaction id and appends nothing.
+async fn hold_an_id(conn: &mut PgConnection) {
+    sqlx::raw_sql("BEGIN; SELECT pg_current_xact_id();")
+        .execute(conn)
+        .await
+        .unwrap();
+}
+
 /// PostgreSQL only (`--skip postgres` leaves them out).
 mod postgres {
     use super::*;
@@ -69,10 +77,7 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_transaction_that_appends_nothing_holds_no_reader_back() {
         let (store, mut other) = store_and_conn().await;
-        sqlx::raw_sql("BEGIN; SELECT pg_current_xact_id();")
-            .execute(&mut other)
-            .await
-            .unwrap();
+        hold_an_id(&mut other).await;
         append(&store, "after", 1).await;
         // Read at once: the old gate (the oldest running transaction) returned nothing here
         // until `other` ended.
@@ -97,10 +102,7 @@ mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_append_after_other_writes_in_its_transaction_is_refused() {
         let (_store, mut conn) = store_and_conn().await;
-        sqlx::raw_sql("BEGIN; SELECT pg_current_xact_id();")
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        hold_an_id(&mut conn).await;
         let refused = append_in(&mut conn, "late").await.unwrap_err();
         assert!(refused.to_string().contains("read gate"), "{refused}");
         sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();

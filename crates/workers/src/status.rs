@@ -13,10 +13,10 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub struct WorkerStatus {
     name: &'static str,
-    /// The checkpoint, and whether it is in doubt: after a failure of the database, commits
-    /// that were acknowledged may be lost (PostgreSQL's read models commit without waiting for
-    /// their WAL flush), so until the worker's next transaction has read its checkpoint back,
-    /// nobody is told a position is reached.
+    /// The checkpoint, and whether it is in doubt: after a failure of the database (or a
+    /// restart of its server, below), commits that were acknowledged may be lost (PostgreSQL's
+    /// read models commit without waiting for their WAL flush), so until the checkpoint has
+    /// been read back, nobody is told a position is reached.
     progress: watch::Sender<Progress>,
     /// The restarts of the database server noticed in this process: a restart since the
     /// checkpoint was last read back puts it in doubt too, even for a worker that never failed
@@ -131,9 +131,8 @@ impl WorkerStatus {
         p.in_doubt || p.confirmed_after != self.restarts.count()
     }
 
-    /// A checkpoint read from the database (its runner elsewhere, or starting up): progress
-    /// only, nothing about failures.
-    pub fn progressed(&self, to: Position) {
+    /// Moves the checkpoint forward to `to` (never back), leaving the doubt as it is.
+    fn progressed(&self, to: Position) {
         self.progress.send_if_modified(|p| {
             let changed = to > p.at;
             if changed {
