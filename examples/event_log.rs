@@ -88,7 +88,9 @@ async fn main() -> anyhow::Result<()> {
             Uuid::now_v7(),
             &ConversationCommand::EditMessage {
                 actor: owner.clone(),
-                message_id: message,
+                message: conversations
+                    .look_up_in_log(&stream, message, &owner)
+                    .await?,
                 body: MessageBody::parse("Can you trim around the ears, please?")?,
                 at: Utc::now(),
             },

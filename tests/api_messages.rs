@@ -354,9 +354,18 @@ async fn the_detail_shows_read_receipts(api: Api) {
     assert_eq!(detail["readBy"], json!([]));
     assert_eq!(detail["message"]["content"], "Vet at 3pm");
 
+    let message = id_of(&m).parse::<MessageId>().unwrap();
+    let found = pawpost_domain::conversation::MessageFacts {
+        seq: m["seq"].as_u64().unwrap(),
+        author: uid("alice"),
+        kind: pawpost_domain::values::MessageKind::Text,
+        deleted: false,
+        content_fingerprint: None,
+        actor_reactions: vec![],
+    };
     let cmd = ConversationCommand::MarkRead {
         actor: uid("bob"),
-        message_id: id_of(&m).parse::<MessageId>().unwrap(),
+        message: pawpost_domain::conversation::MessageLookup::found(message, found, 0),
         at: Utc::now(),
     };
     conv_command(&api, conv, cmd).await;

@@ -413,6 +413,10 @@ mod replay {
                     .unwrap();
             }
         };
+        let look = |id: ConversationId, who: &str, m: MessageId| {
+            let (convs, who) = (&convs, uid(who));
+            async move { convs.look_up_in_log(&id.stream(), m, &who).await.unwrap() }
+        };
         let now = Utc::now;
         for (id, name) in [("alice", "Alice A."), ("bob", "Bob B."), ("carol", "Carol")] {
             let cmd = U::UpdateProfile {
@@ -453,6 +457,15 @@ mod replay {
                 (group, ["alice", "bob", "carol"][i % 3])
             };
             let id = MessageId::from_uuid(Uuid::now_v7());
+            let reply_to = match sent
+                .iter()
+                .rev()
+                .find(|(c, _)| *c == to && i % 4 == 1)
+                .map(|(_, m)| *m)
+            {
+                Some(m) => Some(look(to, from, m).await),
+                None => None,
+            };
             let cmd = C::SendMessage {
                 message_id: id,
                 actor: uid(from),
@@ -460,11 +473,7 @@ mod replay {
                 body: Some(body(&format!("walk number {i} at the 公园, ok?"))),
                 attachments: vec![],
                 location: None,
-                reply_to: sent
-                    .iter()
-                    .rev()
-                    .find(|(c, _)| *c == to && i % 4 == 1)
-                    .map(|(_, m)| *m),
+                reply_to,
                 forward: None,
                 mentions: if i % 6 == 0 {
                     vec![uid("carol")]
@@ -481,7 +490,7 @@ mod replay {
         let (_, first) = sent[0];
         let cmd = C::EditMessage {
             actor: uid("alice"),
-            message_id: first,
+            message: look(group, "alice", first).await,
             body: body("walk number 0, moved to ten"),
             at: now(),
         };
@@ -489,14 +498,14 @@ mod replay {
         let (_, second) = sent[1];
         let cmd = C::DeleteForEveryone {
             actor: uid("bob"),
-            message_id: second,
+            message: look(group, "bob", second).await,
             at: now(),
         };
         conv(group, cmd).await;
         for (who, r) in [("bob", "👍"), ("carol", "🐕"), ("carol", "👍")] {
             let cmd = C::AddReaction {
                 actor: uid(who),
-                message_id: first,
+                message: look(group, who, first).await,
                 reaction: Reaction::parse(r).unwrap(),
                 at: now(),
             };
@@ -504,7 +513,7 @@ mod replay {
         }
         let cmd = C::RemoveReaction {
             actor: uid("carol"),
-            message_id: first,
+            message: look(group, "carol", first).await,
             reaction: Reaction::parse("🐕").unwrap(),
             at: now(),
         };
@@ -513,13 +522,13 @@ mod replay {
         for who in ["bob", "carol"] {
             let cmd = C::MarkDelivered {
                 actor: uid(who),
-                message_id: tenth,
+                message: look(group, who, tenth).await,
                 at: now(),
             };
             conv(group, cmd).await;
             let cmd = C::MarkRead {
                 actor: uid(who),
-                message_id: tenth,
+                message: look(group, who, tenth).await,
                 at: now(),
             };
             conv(group, cmd).await;

@@ -9,8 +9,6 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::ids::MessageId;
-
 /// The rule a value broke. Stable: clients map [`ValidationRule::code`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValidationRule {
@@ -141,13 +139,10 @@ pub enum DomainError {
     /// The command clashes with what exists (409): already exists, id reused, ….
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The same sender already sent a message with this `tempId`: it is that message. The
-    /// server answers with the original instead of an error (client retries are idempotent).
-    #[error("duplicate tempId: the message is {message_id}")]
-    DuplicateTempId {
-        /// The message first sent with this tempId.
-        message_id: MessageId,
-    },
+    /// The message facts passed in may miss a change the conversation has seen since: look
+    /// them up again once the source has caught up (503 if it does not in time).
+    #[error("the message facts looked up are out of date; look them up again")]
+    StaleFacts,
     /// The message was deleted for everyone; it is a tombstone (409/410).
     #[error("the message was deleted")]
     AlreadyDeleted,
@@ -163,7 +158,7 @@ impl DomainError {
             DomainError::Blocked => "blocked",
             DomainError::Invalid(_) => "invalid",
             DomainError::Conflict(_) => "conflict",
-            DomainError::DuplicateTempId { .. } => "duplicate_temp_id",
+            DomainError::StaleFacts => "stale_facts",
             DomainError::AlreadyDeleted => "already_deleted",
         }
     }
@@ -187,9 +182,7 @@ mod tests {
             DomainError::Blocked,
             DomainError::invalid("body", ValidationRule::Empty),
             DomainError::Conflict("x".into()),
-            DomainError::DuplicateTempId {
-                message_id: MessageId::from(uuid::Uuid::nil()),
-            },
+            DomainError::StaleFacts,
             DomainError::AlreadyDeleted,
         ];
         let codes: Vec<_> = all.iter().map(DomainError::code).collect();
@@ -202,7 +195,7 @@ mod tests {
                 "blocked",
                 "invalid",
                 "conflict",
-                "duplicate_temp_id",
+                "stale_facts",
                 "already_deleted"
             ]
         );

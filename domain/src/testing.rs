@@ -15,8 +15,9 @@
 use std::fmt::Debug;
 
 use crate::aggregate::Aggregate;
-use crate::conversation::{ConversationEvent, ConversationState};
+use crate::conversation::{ConversationEvent, ConversationState, MessageLookup};
 use crate::error::DomainError;
+use crate::ids::{MessageId, UserId};
 use crate::user::{UserEvent, UserState};
 
 /// Links an event type to its aggregate, so `given(events)` infers which aggregate to build.
@@ -35,26 +36,37 @@ impl EventOf for UserEvent {
 
 /// Starts a scenario: the stream already holds `events` (versions 1..=n).
 pub fn given<E: EventOf>(events: impl IntoIterator<Item = E>) -> Given<E::Aggregate> {
+    let events: Vec<E> = events.into_iter().collect();
     let mut state = E::Aggregate::default();
-    let mut version = 0;
-    for event in events {
-        version += 1;
-        state.evolve(version, &event);
+    for (i, event) in events.iter().enumerate() {
+        state.evolve(i as u64 + 1, event);
     }
-    Given { state }
+    Given { state, events }
 }
 
 /// Starts a scenario on an empty stream of aggregate `A`.
 pub fn given_nothing<A: Aggregate>() -> Given<A> {
     Given {
         state: A::default(),
+        events: Vec::new(),
     }
 }
 
 /// A state built from past events, waiting for a command.
 pub struct Given<A: Aggregate> {
     state: A,
+    events: Vec<A::Event>,
 }
+
+impl Given<ConversationState> {
+    /// The message `id` looked up in the given events for `actor`, current to the last one
+    /// (what a caught-up read model would answer).
+    pub fn lookup(&self, id: MessageId, actor: &UserId) -> MessageLookup {
+        crate::conversation::look_up_in(&self.events, id, actor)
+    }
+}
+
+pub use crate::conversation::look_up_in as lookup_in;
 
 impl<A: Aggregate> Given<A> {
     /// Decides `cmd` against the state.

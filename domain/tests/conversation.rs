@@ -8,6 +8,8 @@ mod common;
 mod create;
 #[path = "conversation/edit_delete.rs"]
 mod edit_delete;
+#[path = "conversation/facts.rs"]
+mod facts;
 #[path = "conversation/membership.rs"]
 mod membership;
 #[path = "conversation/messages.rs"]

@@ -1,12 +1,20 @@
 //! Property tests: random command sequences over four users in one group conversation (send,
-//! edit, delete, react, mark read/delivered, leave, add back, promote), checked after every step
-//! against invariants and against a naive model rebuilt from the log alone.
+//! reply, edit, delete, react, mark read/delivered, leave, add back, promote), checked after
+//! every step against invariants and against a naive model rebuilt from the log alone
+//! (`properties/naive.rs`).
+//!
+//! Commands about a message carry a look-up folded from the log (`lookup_in`), sometimes from a
+//! log that lags a few events behind, as a read model may: the naive model says what each
+//! decision must come to, stale look-ups included, and a stale look-up must never change a
+//! decision, only be refused as stale.
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "properties/naive.rs"]
+mod naive;
 
-use std::collections::HashSet;
-
+use pawpost_domain::conversation::MessageLookup;
+use pawpost_domain::testing::lookup_in;
 use pawpost_domain::values::{MessageBody, Reaction, Role};
 use pawpost_domain::{
     Aggregate, ConversationCommand as C, ConversationEvent as E, ConversationState, DomainError,
@@ -16,6 +24,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 use common::{gid, mid, t, title, user, Msg};
+use naive::Model;
 
 const USERS: usize = 4;
 
@@ -25,7 +34,7 @@ fn users() -> Vec<UserId> {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Send(usize),
+    Send(usize, Option<Index>),
     Edit(usize, Index, u8),
     Delete(usize, Index),
     React(usize, Index, bool),
@@ -37,10 +46,21 @@ enum Op {
     Promote(usize, usize),
 }
 
+impl Op {
+    /// Whether the command carries a message look-up.
+    fn looks_up(&self) -> bool {
+        !matches!(
+            self,
+            Op::Send(_, None) | Op::Leave(_) | Op::AddBack(..) | Op::Promote(..)
+        )
+    }
+}
+
 fn op() -> impl Strategy<Value = Op> {
     let who = 0..USERS;
+    let reply = proptest::option::weighted(0.3, any::<Index>());
     prop_oneof![
-        6 => who.clone().prop_map(Op::Send),
+        6 => (who.clone(), reply).prop_map(|(w, r)| Op::Send(w, r)),
         2 => (who.clone(), any::<Index>(), 0u8..3).prop_map(|(w, i, v)| Op::Edit(w, i, v)),
         2 => (who.clone(), any::<Index>()).prop_map(|(w, i)| Op::Delete(w, i)),
         2 => (who.clone(), any::<Index>(), any::<bool>()).prop_map(|(w, i, r)| Op::React(w, i, r)),
@@ -51,6 +71,11 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (who.clone(), who.clone()).prop_map(|(w, x)| Op::AddBack(w, x)),
         1 => (who.clone(), who).prop_map(|(w, x)| Op::Promote(w, x)),
     ]
+}
+
+/// How many events the look-up's source lags behind the log: mostly none.
+fn lag() -> impl Strategy<Value = usize> {
+    prop_oneof![2 => Just(0usize), 1 => 1usize..4]
 }
 
 /// Picks one of the messages sent so far, or an id that exists nowhere.
@@ -66,45 +91,50 @@ fn reaction(heart: bool) -> Reaction {
     Reaction::parse(if heart { "❤️" } else { "🐾" }).unwrap()
 }
 
-fn command(op: &Op, step: i64, sent: &[MessageId], users: &[UserId]) -> C {
+/// The command for `op` at `step`; message look-ups are folded from `seen`, the log as the
+/// look-up's source had it.
+fn command(op: &Op, step: i64, sent: &[MessageId], users: &[UserId], seen: &[E]) -> C {
     let at = t(step);
+    let lookup =
+        |w: usize, i: &Index| -> MessageLookup { lookup_in(seen, pick(sent, i), &users[w]) };
     match op {
-        Op::Send(w) => {
+        Op::Send(w, reply) => {
             let mut msg = Msg::text(1_000 + u128::try_from(step).unwrap(), users[*w].clone());
             msg.body = Some(format!("step {step}"));
+            msg.reply_to = reply.as_ref().map(|i| lookup(*w, i));
             msg.cmd()
         }
         Op::Edit(w, i, v) => C::EditMessage {
             actor: users[*w].clone(),
-            message_id: pick(sent, i),
+            message: lookup(*w, i),
             body: MessageBody::parse(&format!("edit {v}")).unwrap(),
             at,
         },
         Op::Delete(w, i) => C::DeleteForEveryone {
             actor: users[*w].clone(),
-            message_id: pick(sent, i),
+            message: lookup(*w, i),
             at,
         },
         Op::React(w, i, r) => C::AddReaction {
             actor: users[*w].clone(),
-            message_id: pick(sent, i),
+            message: lookup(*w, i),
             reaction: reaction(*r),
             at,
         },
         Op::Unreact(w, i, r) => C::RemoveReaction {
             actor: users[*w].clone(),
-            message_id: pick(sent, i),
+            message: lookup(*w, i),
             reaction: reaction(*r),
             at,
         },
         Op::MarkRead(w, i) => C::MarkRead {
             actor: users[*w].clone(),
-            message_id: pick(sent, i),
+            message: lookup(*w, i),
             at,
         },
         Op::MarkDelivered(w, i) => C::MarkDelivered {
             actor: users[*w].clone(),
-            message_id: pick(sent, i),
+            message: lookup(*w, i),
             at,
         },
         Op::Leave(w) => C::Leave {
@@ -125,77 +155,6 @@ fn command(op: &Op, step: i64, sent: &[MessageId], users: &[UserId]) -> C {
     }
 }
 
-/// What the naive model knows about one user, rebuilt from the log with no help from the state.
-#[derive(Default)]
-struct NaiveUser {
-    ranges: Vec<(u64, Option<u64>)>,
-    read: u64,
-}
-
-impl NaiveUser {
-    fn current(&self) -> bool {
-        self.ranges.last().is_some_and(|r| r.1.is_none())
-    }
-    fn sees(&self, seq: u64) -> bool {
-        self.ranges
-            .iter()
-            .any(|&(joined, left)| seq > joined && left.is_none_or(|l| seq <= l))
-    }
-}
-
-/// Replays the log into plain facts: (seq, author, deleted) per message, and per-user ranges.
-fn naive(
-    log: &[(u64, E)],
-    who: &UserId,
-) -> (NaiveUser, Vec<(u64, UserId, MessageId)>, HashSet<MessageId>) {
-    let mut me = NaiveUser::default();
-    let mut messages = Vec::new();
-    let mut deleted = HashSet::new();
-    for (v, event) in log {
-        match event {
-            E::ConversationCreated { participants, .. }
-                if participants.iter().any(|p| &p.user_id == who) =>
-            {
-                me.ranges.push((*v, None));
-            }
-            E::ParticipantsAdded { user_ids, .. } if user_ids.contains(who) && !me.current() => {
-                me.ranges.push((*v, None));
-            }
-            E::ParticipantLeft { user_id, .. } | E::ParticipantRemoved { user_id, .. }
-                if user_id == who =>
-            {
-                if let Some(last) = me.ranges.last_mut() {
-                    last.1 = Some(*v);
-                }
-            }
-            E::MessageSent {
-                message_id,
-                sender_id,
-                ..
-            } => messages.push((*v, sender_id.clone(), *message_id)),
-            E::MessageDeleted { message_id, .. } => {
-                deleted.insert(*message_id);
-            }
-            E::MessagesRead {
-                user_id, up_to_seq, ..
-            } if user_id == who => me.read = me.read.max(*up_to_seq),
-            _ => {}
-        }
-    }
-    (me, messages, deleted)
-}
-
-fn naive_unread(log: &[(u64, E)], who: &UserId) -> u64 {
-    let (me, messages, deleted) = naive(log, who);
-    let n = messages
-        .iter()
-        .filter(|(seq, author, id)| {
-            author != who && !deleted.contains(id) && *seq > me.read && me.sees(*seq)
-        })
-        .count();
-    u64::try_from(n).unwrap()
-}
-
 fn markers(state: &ConversationState, users: &[UserId]) -> Vec<(u64, u64)> {
     users
         .iter()
@@ -211,10 +170,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn random_histories_keep_the_invariants(ops in prop::collection::vec(op(), 1..80)) {
+    fn random_histories_keep_the_invariants(
+        steps in prop::collection::vec((op(), lag()), 1..80),
+    ) {
         let users = users();
         let mut state = ConversationState::default();
-        let mut log: Vec<(u64, E)> = Vec::new();
+        let mut log: Vec<E> = Vec::new();
         let mut sent: Vec<MessageId> = Vec::new();
 
         let create = C::CreateGroup {
@@ -227,21 +188,45 @@ proptest! {
             at: t(0),
         };
 
-        for step in 0..=ops.len() {
-            // Step 0 creates the group; later commands target the messages sent so far.
-            let cmd = match step {
-                0 => create.clone(),
-                _ => command(&ops[step - 1], i64::try_from(step).unwrap(), &sent, &users),
+        for step in 0..=steps.len() {
+            // Step 0 creates the group; later commands target the messages sent so far, looked
+            // up in the log as it stood `lag` events ago.
+            let at = i64::try_from(step).unwrap();
+            let (cmd, fresh) = match step {
+                0 => (create.clone(), None),
+                _ => {
+                    let (op, lag) = &steps[step - 1];
+                    let seen = &log[..log.len().saturating_sub(*lag)];
+                    let cmd = command(op, at, &sent, &users, seen);
+                    let stale = op.looks_up() && seen.len() < log.len();
+                    (cmd, stale.then(|| command(op, at, &sent, &users, &log)))
+                }
             };
             let before = markers(&state, &users);
-            let actor_was_current = {
-                let (me, _, _) = naive(&log, cmd.actor());
-                me.current()
-            };
+            let model = Model::from_log(&log);
+            let result = state.decide(&cmd);
 
-            match state.decide(&cmd) {
+            // (1) decisions about messages agree with the naive model, stale look-ups included.
+            if let Some(expected) = model.expected(&cmd) {
+                prop_assert_eq!(result.clone().map_err(|e| e.code()), expected, "{:?}", cmd);
+            }
+            // (2) a stale look-up never changes a decision: it is refused as stale, or decided
+            // as with a current look-up (except that a reply may go to a message deleted after
+            // the look-up: the deletion is ordered after the reply).
+            if let Some(fresh) = fresh {
+                let current = state.decide(&fresh);
+                let reply_to_deleted = matches!(cmd, C::SendMessage { .. })
+                    && result.is_ok()
+                    && current == Err(DomainError::AlreadyDeleted);
+                prop_assert!(
+                    result == Err(DomainError::StaleFacts) || result == current || reply_to_deleted,
+                    "stale {:?} vs current {:?} for {:?}", result, current, cmd
+                );
+            }
+            // (3) only current participants act (creation aside).
+            let actor_was_current = model.is_current(cmd.actor());
+            match result {
                 Ok(events) => {
-                    // (4) only current participants act (creation aside).
                     prop_assert!(cmd.is_creation() || actor_was_current, "{cmd:?}");
                     for event in events {
                         let version = state.version() + 1;
@@ -249,35 +234,38 @@ proptest! {
                         if let E::MessageSent { message_id, .. } = &event {
                             sent.push(*message_id);
                         }
-                        log.push((version, event));
+                        log.push(event);
                     }
                 }
                 Err(DomainError::NotParticipant) => prop_assert!(!actor_was_current),
                 Err(_) => {}
             }
 
-            // (1) gapless versions: the log holds exactly versions 1..=n.
+            // (4) gapless versions: each event took the next version, so the log holds 1..=n.
             prop_assert_eq!(state.version(), u64::try_from(log.len()).unwrap());
-            for (i, (v, _)) in log.iter().enumerate() {
-                prop_assert_eq!(*v, u64::try_from(i).unwrap() + 1);
-            }
-            // (2) markers never decrease.
+            // (5) markers never decrease, and delivered is at least read.
             for (b, a) in before.iter().zip(markers(&state, &users)) {
                 prop_assert!(a.0 >= b.0 && a.1 >= b.1, "marker went back: {b:?} -> {a:?}");
                 prop_assert!(a.1 >= a.0, "delivered is at least read");
             }
-            // (3) unread counts match the naive model, for every user, after every step.
-            for u in &users {
-                prop_assert_eq!(state.unread_count(u), naive_unread(&log, u), "user {}", u);
+            // (6) last_seq is the version of the last MessageSent, last_message_change that of
+            // the last event that changed a message, as the naive model has them.
+            let after = Model::from_log(&log);
+            prop_assert_eq!(state.last_seq(), after.last_sent);
+            prop_assert_eq!(state.last_message_change(), after.last_change);
+            // (7) markers match the naive model, for every user, after every step.
+            for (u, (read, delivered)) in users.iter().zip(markers(&state, &users)) {
+                let naive = after.members.get(u).map_or((0, 0), |m| (m.read, m.read.max(m.delivered)));
+                prop_assert_eq!((read, delivered), naive, "user {}", u);
             }
-            // (5) at most one owner.
+            // (8) at most one owner.
             prop_assert!(state.current_participants().filter(|p| p.role == Role::Owner).count() <= 1);
         }
 
-        // (6) replaying the log from scratch gives the same state.
+        // (9) replaying the log from scratch gives the same state.
         let mut replayed = ConversationState::default();
-        for (v, e) in &log {
-            replayed.evolve(*v, e);
+        for (i, e) in log.iter().enumerate() {
+            replayed.evolve(u64::try_from(i).unwrap() + 1, e);
         }
         prop_assert_eq!(replayed, state);
     }

@@ -134,17 +134,18 @@ fn is_injected(e: &ProjectionError) -> bool {
 
 async fn react(w: &World, c: ConversationId, who: &str, m: MessageId, r: &str, add: bool) {
     let (actor, reaction, at) = (uid(who), Reaction::parse(r).unwrap(), Utc::now());
+    let message = w.look(c, who, m).await;
     let cmd = if add {
         C::AddReaction {
             actor,
-            message_id: m,
+            message,
             reaction,
             at,
         }
     } else {
         C::RemoveReaction {
             actor,
-            message_id: m,
+            message,
             reaction,
             at,
         }
@@ -157,7 +158,7 @@ async fn edit(w: &World, c: ConversationId, who: &str, m: MessageId, text: &str)
         c,
         C::EditMessage {
             actor: uid(who),
-            message_id: m,
+            message: w.look(c, who, m).await,
             body: MessageBody::parse(text).unwrap(),
             at: Utc::now(),
         },
@@ -171,7 +172,7 @@ async fn read(w: &World, c: ConversationId, who: &str, m: MessageId) {
         c,
         C::MarkRead {
             actor: uid(who),
-            message_id: m,
+            message: w.look(c, who, m).await,
             at: Utc::now(),
         },
     )
@@ -228,7 +229,7 @@ async fn rest(w: &World, h: &History) {
         g,
         C::DeleteForEveryone {
             actor: uid("carol"),
-            message_id: m2,
+            message: w.look(g, "carol", m2).await,
             at: Utc::now(),
         },
     )
@@ -240,7 +241,7 @@ async fn rest(w: &World, h: &History) {
         g,
         C::MarkDelivered {
             actor: uid("carol"),
-            message_id: m3,
+            message: w.look(g, "carol", m3).await,
             at: Utc::now(),
         },
     )

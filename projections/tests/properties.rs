@@ -491,6 +491,16 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Message `m` of conversation `c` looked up for user `u` (from the log).
+    async fn look(
+        &self,
+        c: usize,
+        u: usize,
+        m: MessageId,
+    ) -> pawpost_domain::conversation::MessageLookup {
+        self.w.look(self.m.convs[c].id, USERS[u], m).await
+    }
+
     async fn conv(&mut self, c: usize, cmd: C) {
         match self.w.conv(self.m.convs[c].id, cmd).await {
             Ok(out) => {
@@ -596,9 +606,10 @@ impl Run<'_> {
             Op::Edit { pick, text } => {
                 let Some(m) = self.m.pick(*pick) else { return };
                 let (c, author, message_id) = (m.conv, m.author, m.id);
+                let message = self.look(c, author, message_id).await;
                 let cmd = C::EditMessage {
                     actor: uid(USERS[author]),
-                    message_id,
+                    message,
                     body: Self::body(text),
                     at,
                 };
@@ -613,9 +624,10 @@ impl Run<'_> {
                     self.m.convs[c].owner()
                 };
                 let Some(actor) = actor else { return };
+                let message = self.look(c, actor, message_id).await;
                 let cmd = C::DeleteForEveryone {
                     actor: uid(USERS[actor]),
-                    message_id,
+                    message,
                     at,
                 };
                 self.conv(c, cmd).await;
@@ -634,17 +646,18 @@ impl Run<'_> {
                 };
                 let reaction = Reaction::parse(REACTIONS[*reaction]).unwrap();
                 let actor = uid(USERS[u]);
+                let message = self.look(c, u, message_id).await;
                 let cmd = if *add {
                     C::AddReaction {
                         actor,
-                        message_id,
+                        message,
                         reaction,
                         at,
                     }
                 } else {
                     C::RemoveReaction {
                         actor,
-                        message_id,
+                        message,
                         reaction,
                         at,
                     }
@@ -658,9 +671,10 @@ impl Run<'_> {
                 let Some(u) = (!people.is_empty()).then(|| people[user % people.len()]) else {
                     return;
                 };
+                let message = self.look(c, u, message_id).await;
                 let cmd = C::MarkRead {
                     actor: uid(USERS[u]),
-                    message_id,
+                    message,
                     at,
                 };
                 self.conv(c, cmd).await;

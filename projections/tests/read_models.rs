@@ -81,7 +81,7 @@ async fn conversation_list_with_exact_unread_counts(w: World) {
         g,
         C::MarkRead {
             actor: uid("alice"),
-            message_id: m3,
+            message: w.look(g, "alice", m3).await,
             at: Utc::now(),
         },
     )
@@ -94,7 +94,7 @@ async fn conversation_list_with_exact_unread_counts(w: World) {
         g,
         C::DeleteForEveryone {
             actor: uid("carol"),
-            message_id: m5,
+            message: w.look(g, "carol", m5).await,
             at: Utc::now(),
         },
     )
@@ -257,7 +257,7 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
             body: Some(MessageBody::parse("great, thanks @bob").unwrap()),
             attachments: vec![],
             location: None,
-            reply_to: Some(m1),
+            reply_to: Some(w.look(g, "carol", m1).await),
             forward: None,
             mentions: vec![uid("bob")],
             temp_id: None,
@@ -272,7 +272,7 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
             g,
             C::AddReaction {
                 actor: uid(who),
-                message_id: m1,
+                message: w.look(g, who, m1).await,
                 reaction: Reaction::parse(r).unwrap(),
                 at: Utc::now(),
             },
@@ -284,7 +284,7 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
         g,
         C::EditMessage {
             actor: uid("bob"),
-            message_id: m1,
+            message: w.look(g, "bob", m1).await,
             body: MessageBody::parse("Rex ate all of his dinner").unwrap(),
             at: Utc::now(),
         },
@@ -295,7 +295,7 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
         g,
         C::MarkRead {
             actor: uid("alice"),
-            message_id: m2,
+            message: w.look(g, "alice", m2).await,
             at: Utc::now(),
         },
     )
@@ -305,7 +305,7 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
         g,
         C::MarkDelivered {
             actor: uid("carol"),
-            message_id: m1,
+            message: w.look(g, "carol", m1).await,
             at: Utc::now(),
         },
     )
@@ -445,7 +445,7 @@ async fn messages_reactions_edits_receipts_and_tombstones(w: World) {
         g,
         C::DeleteForEveryone {
             actor: uid("alice"),
-            message_id: m1,
+            message: w.look(g, "alice", m1).await,
             at: Utc::now(),
         },
     )
@@ -501,7 +501,7 @@ async fn search_sees_only_what_the_user_can_see(w: World) {
         g,
         C::DeleteForEveryone {
             actor: uid("alice"),
-            message_id: gone,
+            message: w.look(g, "alice", gone).await,
             at: Utc::now(),
         },
     )

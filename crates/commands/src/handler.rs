@@ -7,12 +7,14 @@ use pawpost_store::{EventStore, ExpectedVersion, Metadata, Position, RecordedEve
 use tracing::instrument;
 use uuid::Uuid;
 
-use super::cache::Cache;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::cache::{Cache, Entry};
+use super::snapshots::SnapshotCodec;
 
 /// Attempts of decide-and-append before a conflict is reported.
 const MAX_ATTEMPTS: usize = 5;
-/// Events read per page when catching an aggregate up.
-const PAGE: usize = 1000;
 
 /// Why a command was not carried out.
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +71,8 @@ pub struct RecordedDomainEvent<E> {
 pub struct Outcome<A: Aggregate> {
     /// The events appended (empty when the command changed nothing).
     pub events: Vec<RecordedDomainEvent<A::Event>>,
-    /// The aggregate after the command.
-    pub state: A,
+    /// The stream's version after the command (as this process knows it).
+    pub version: u64,
     /// Global position of the last event (for read-your-writes waits); `None` if nothing new.
     pub position: Option<Position>,
     /// True when this command id had already been carried out: `events` are the original ones.
@@ -79,10 +81,11 @@ pub struct Outcome<A: Aggregate> {
 
 /// Carries out commands on aggregates of type `A`.
 pub struct CommandHandler<A: Aggregate> {
-    store: Arc<dyn EventStore>,
-    codec: EventCodec,
+    pub(crate) store: Arc<dyn EventStore>,
+    pub(crate) codec: EventCodec,
     cache: Cache<A>,
     conflicts: AtomicU64,
+    pub(crate) snapshots: Option<SnapshotCodec<A>>,
 }
 
 impl<A: Aggregate> CommandHandler<A> {
@@ -93,7 +96,23 @@ impl<A: Aggregate> CommandHandler<A> {
             codec,
             cache: Cache::new(),
             conflicts: AtomicU64::new(0),
+            snapshots: None,
         }
+    }
+
+    /// Stores a snapshot of a stream's state every `every` events (in `schema`, which changes
+    /// whenever the state's shape does), and loads cold aggregates from them.
+    pub fn with_snapshots(mut self, schema: u32, every: u64) -> Self
+    where
+        A: Serialize + DeserializeOwned,
+    {
+        self.snapshots = Some(SnapshotCodec {
+            schema,
+            every: every.max(1),
+            encode: |state| serde_json::to_string(state).ok(),
+            decode: |data| serde_json::from_str(data).ok(),
+        });
+        self
     }
 
     /// The id of the `index`-th event of command `command_id`: replaying a command yields the
@@ -107,15 +126,24 @@ impl<A: Aggregate> CommandHandler<A> {
         self.conflicts.load(Ordering::Relaxed)
     }
 
-    /// The current state of `stream` (cached, caught up from the log).
+    /// The current state of `stream` (cached, caught up from the log). A copy: prefer
+    /// [`CommandHandler::peek`] where a few facts will do.
     pub async fn load(&self, stream: &str) -> Result<A, CommandError> {
-        let entry = self.cache.entry(stream);
-        let mut state = entry.lock().await;
-        self.catch_up(stream, &mut state).await?;
-        Ok(state.clone())
+        self.peek(stream, A::clone).await
     }
 
-    /// Decides `command` against `stream` and appends the result, at most once per `command_id`.
+    /// Reads `f` off the current state of `stream` (cached, caught up from the log) without
+    /// copying it.
+    pub async fn peek<T>(&self, stream: &str, f: impl FnOnce(&A) -> T) -> Result<T, CommandError> {
+        let entry = self.cache.entry(stream);
+        let mut entry = entry.lock().await;
+        self.ensure_loaded(stream, &mut entry).await?;
+        self.catch_up(stream, &mut entry).await?;
+        Ok(f(&entry.state))
+    }
+
+    /// Decides `command` against `stream` and appends the result, at most once per `command_id`
+    /// (a command id derived from a client's key: a retry returns the original outcome).
     #[instrument(skip_all, fields(stream = %stream, command_id = %command_id))]
     pub async fn execute(
         &self,
@@ -124,28 +152,64 @@ impl<A: Aggregate> CommandHandler<A> {
         command: &A::Command,
         meta: &CommandMeta,
     ) -> Result<Outcome<A>, CommandError> {
+        self.run(stream, command_id, true, command, meta).await
+    }
+
+    /// Decides and appends a command under a fresh id (UUIDv7), which cannot have been carried
+    /// out before: no idempotency look-up.
+    #[instrument(skip_all, fields(stream = %stream))]
+    pub async fn execute_new(
+        &self,
+        stream: &str,
+        command: &A::Command,
+        meta: &CommandMeta,
+    ) -> Result<Outcome<A>, CommandError> {
+        self.run(stream, Uuid::now_v7(), false, command, meta).await
+    }
+
+    async fn run(
+        &self,
+        stream: &str,
+        command_id: Uuid,
+        may_exist: bool,
+        command: &A::Command,
+        meta: &CommandMeta,
+    ) -> Result<Outcome<A>, CommandError> {
         let entry = self.cache.entry(stream);
-        let mut state = entry.lock().await;
-        if let Some(done) = self.replay(stream, command_id, &mut state).await? {
-            return Ok(done);
+        let mut entry = entry.lock().await;
+        if may_exist {
+            if let Some(done) = self.replay(stream, command_id, &mut entry).await? {
+                return Ok(done);
+            }
         }
+        let first_use = !entry.loaded;
+        self.ensure_loaded(stream, &mut entry).await?;
+        // The cache is usually current (this node wrote the last events); when another node
+        // wrote since, the append below fails its version check and the command is decided
+        // again on the caught-up state. Refusals and no-ops are confirmed on caught-up state.
+        let mut current = first_use;
         for _ in 0..MAX_ATTEMPTS {
-            // The cache may be behind other writers (nodes): a decision on stale state could
-            // refuse wrongly, so catch up first (usually an empty read).
-            self.catch_up(stream, &mut state).await?;
-            let decision = state.decide(command);
-            if !matches!(&decision, Ok(events) if !events.is_empty()) {
+            let decision = entry.state.decide(command);
+            let productive = matches!(&decision, Ok(events) if !events.is_empty());
+            if !productive {
+                if !current {
+                    self.catch_up(stream, &mut entry).await?;
+                    current = true;
+                    continue;
+                }
                 // A refusal or a no-op may be this very command's own effect, stored meanwhile
                 // by a racing replay (another node, a client retry): return the original.
-                if let Some(done) = self.replay(stream, command_id, &mut state).await? {
-                    return Ok(done);
+                if may_exist {
+                    if let Some(done) = self.replay(stream, command_id, &mut entry).await? {
+                        return Ok(done);
+                    }
                 }
             }
             let events = decision?;
             if events.is_empty() {
                 return Ok(Outcome {
                     events: Vec::new(),
-                    state: state.clone(),
+                    version: entry.state.version(),
                     position: None,
                     replayed: false,
                 });
@@ -158,35 +222,40 @@ impl<A: Aggregate> CommandHandler<A> {
                         .await?,
                 );
             }
-            let expected = ExpectedVersion::Exact(state.version());
+            let expected = ExpectedVersion::Exact(entry.state.version());
             match self.store.append(stream, expected, envelopes).await {
                 Ok(result) if !result.deduplicated => {
                     let mut recorded = Vec::with_capacity(events.len());
                     for (i, event) in events.into_iter().enumerate() {
                         let version = result.first_version + i as u64;
-                        state.evolve(version, &event);
+                        entry.state.evolve(version, &event);
                         recorded.push(RecordedDomainEvent {
                             event_id: Self::event_id(command_id, i),
                             version,
                             event,
                         });
                     }
+                    self.maybe_snapshot(stream, &mut entry);
                     return Ok(Outcome {
                         events: recorded,
-                        state: state.clone(),
+                        version: entry.state.version(),
                         position: Some(result.position),
                         replayed: false,
                     });
                 }
                 // Stored already (by a racing replay of this command): return the original.
                 Ok(_) | Err(StoreError::DuplicateEvent { .. }) => {
-                    if let Some(done) = self.replay(stream, command_id, &mut state).await? {
+                    if let Some(done) = self.replay(stream, command_id, &mut entry).await? {
                         return Ok(done);
                     }
+                    self.catch_up(stream, &mut entry).await?;
+                    current = true;
                 }
                 Err(StoreError::Conflict { .. }) => {
                     self.conflicts.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!("stream moved on; catching up and deciding again");
+                    self.catch_up(stream, &mut entry).await?;
+                    current = true;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -199,7 +268,7 @@ impl<A: Aggregate> CommandHandler<A> {
         &self,
         stream: &str,
         command_id: Uuid,
-        state: &mut A,
+        entry: &mut Entry<A>,
     ) -> Result<Option<Outcome<A>>, CommandError> {
         let mut stored: Vec<RecordedEvent> = Vec::new();
         while let Some(ev) = self
@@ -218,7 +287,8 @@ impl<A: Aggregate> CommandHandler<A> {
             );
         }
         let position = Some(last.position);
-        self.catch_up(stream, state).await?;
+        self.ensure_loaded(stream, entry).await?;
+        self.catch_up(stream, entry).await?;
         let mut events = Vec::with_capacity(stored.len());
         for ev in &stored {
             events.push(RecordedDomainEvent {
@@ -229,27 +299,10 @@ impl<A: Aggregate> CommandHandler<A> {
         }
         Ok(Some(Outcome {
             events,
-            state: state.clone(),
+            version: entry.state.version(),
             position,
             replayed: true,
         }))
-    }
-
-    /// Applies whatever the log holds beyond the cached version.
-    async fn catch_up(&self, stream: &str, state: &mut A) -> Result<(), CommandError> {
-        loop {
-            let page = self
-                .store
-                .read_stream(stream, state.version(), PAGE)
-                .await?;
-            for ev in &page {
-                let event: A::Event = self.codec.decode(ev, Reveal::Nothing).await?;
-                state.evolve(ev.version, &event);
-            }
-            if page.len() < PAGE {
-                return Ok(());
-            }
-        }
     }
 }
 

@@ -8,6 +8,9 @@
 //! returns the original result instead of acting twice.
 
 mod cache;
+mod facts;
 mod handler;
+mod load;
+mod snapshots;
 
 pub use handler::{CommandError, CommandHandler, CommandMeta, Outcome, RecordedDomainEvent};

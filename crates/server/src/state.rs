@@ -12,6 +12,10 @@ use crate::auth::JwtKeys;
 use crate::commands::CommandHandler;
 use crate::Settings;
 
+/// A conversation's state is snapshotted every this many events (its cold load then reads at
+/// most this many events after the snapshot).
+const SNAPSHOT_EVERY: u64 = 1000;
+
 /// Shared handles, cloned into every request with `.with_state`. No globals anywhere else.
 #[derive(Clone)]
 pub struct AppState {
@@ -58,7 +62,10 @@ impl AppState {
         Ok(Self {
             workers,
             projections: Arc::new(projections),
-            conversations: Arc::new(CommandHandler::new(store.clone(), codec.clone())),
+            conversations: Arc::new(
+                CommandHandler::new(store.clone(), codec.clone())
+                    .with_snapshots(ConversationState::SNAPSHOT_SCHEMA, SNAPSHOT_EVERY),
+            ),
             users: Arc::new(CommandHandler::new(store.clone(), codec.clone())),
             store,
             settings: Arc::new(settings),

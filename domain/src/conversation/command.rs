@@ -7,6 +7,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::ids::{BookingId, ConversationId, MessageId, TempId, UserId};
+
+use super::message::MessageLookup;
 use crate::values::{
     AttachmentRef, ConversationTitle, Description, ImageUrl, Location, MessageBody, MessageKind,
     Reaction, Role,
@@ -148,8 +150,8 @@ pub enum ConversationCommand {
         attachments: Vec<AttachmentRef>,
         /// Required for `Location`.
         location: Option<Location>,
-        /// A message of this conversation the actor can see, not deleted.
-        reply_to: Option<MessageId>,
+        /// A message of this conversation the actor can see, not deleted (looked up).
+        reply_to: Option<MessageLookup>,
         /// Where a forwarded message comes from.
         forward: Option<ForwardFact>,
         /// Current participants mentioned.
@@ -179,8 +181,8 @@ pub enum ConversationCommand {
     EditMessage {
         /// The author.
         actor: UserId,
-        /// Which message.
-        message_id: MessageId,
+        /// The message, looked up (see [`MessageLookup`]).
+        message: MessageLookup,
         /// The new text.
         body: MessageBody,
         /// When.
@@ -190,8 +192,8 @@ pub enum ConversationCommand {
     DeleteForEveryone {
         /// Who.
         actor: UserId,
-        /// Which message.
-        message_id: MessageId,
+        /// The message, looked up (see [`MessageLookup`]).
+        message: MessageLookup,
         /// When.
         at: DateTime<Utc>,
     },
@@ -199,8 +201,8 @@ pub enum ConversationCommand {
     AddReaction {
         /// Who.
         actor: UserId,
-        /// On which message.
-        message_id: MessageId,
+        /// The message, looked up (see [`MessageLookup`]).
+        message: MessageLookup,
         /// Which reaction.
         reaction: Reaction,
         /// When.
@@ -210,8 +212,8 @@ pub enum ConversationCommand {
     RemoveReaction {
         /// Who.
         actor: UserId,
-        /// On which message.
-        message_id: MessageId,
+        /// The message, looked up (see [`MessageLookup`]).
+        message: MessageLookup,
         /// Which reaction.
         reaction: Reaction,
         /// When.
@@ -221,8 +223,8 @@ pub enum ConversationCommand {
     MarkRead {
         /// Who.
         actor: UserId,
-        /// Up to which message.
-        message_id: MessageId,
+        /// The message, looked up (see [`MessageLookup`]).
+        message: MessageLookup,
         /// When.
         at: DateTime<Utc>,
     },
@@ -230,8 +232,8 @@ pub enum ConversationCommand {
     MarkDelivered {
         /// Who.
         actor: UserId,
-        /// Up to which message.
-        message_id: MessageId,
+        /// The message, looked up (see [`MessageLookup`]).
+        message: MessageLookup,
         /// When.
         at: DateTime<Utc>,
     },

@@ -1,16 +1,12 @@
 //! How each conversation event folds into the state. Tolerant: an event that refers to
 //! something unknown changes nothing (it can only come from a damaged or foreign log).
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 
 use crate::ids::MessageId;
-use crate::personal::fingerprint;
 use crate::values::{ReadMarker, Role};
 
 use super::event::ConversationEvent;
-use super::message::{Deletion, MessageState};
 use super::participant::Participant;
 use super::state::{ConversationDetails, ConversationState};
 
@@ -88,89 +84,15 @@ impl ConversationState {
                     p.role = *role;
                 }
             }
-            ConversationEvent::MessageSent {
-                message_id,
-                sender_id,
-                kind,
-                content,
-                reply_to,
-                temp_id,
-                at,
-                ..
-            } => {
-                self.messages.insert(
-                    *message_id,
-                    MessageState {
-                        id: *message_id,
-                        seq: version,
-                        author: sender_id.clone(),
-                        kind: *kind,
-                        sent_at: *at,
-                        reply_to: *reply_to,
-                        temp_id: temp_id.clone(),
-                        edit_count: 0,
-                        edited_at: None,
-                        deleted: None,
-                        reactions: Default::default(),
-                        content_fingerprint: fingerprint(content),
-                    },
-                );
-                self.by_seq.insert(version, *message_id);
-                if let Some(temp_id) = temp_id {
-                    self.temp_ids
-                        .entry(sender_id.clone())
-                        .or_default()
-                        .insert(temp_id.clone(), *message_id);
-                }
+            ConversationEvent::MessageSent { .. } => {
                 self.last_seq = self.last_seq.max(version);
+                self.last_message_change = version;
             }
-            ConversationEvent::MessageEdited {
-                message_id,
-                content,
-                at,
-                ..
-            } => {
-                if let Some(m) = self.messages.get_mut(message_id) {
-                    m.edit_count += 1;
-                    m.edited_at = Some(*at);
-                    m.content_fingerprint = fingerprint(content);
-                }
-            }
-            ConversationEvent::MessageDeleted { message_id, by, at } => {
-                if let Some(m) = self.messages.get_mut(message_id) {
-                    m.deleted = Some(Deletion {
-                        by: by.clone(),
-                        at: *at,
-                    });
-                }
-            }
-            ConversationEvent::ReactionAdded {
-                message_id,
-                user_id,
-                reaction,
-                ..
-            } => {
-                if let Some(m) = self.messages.get_mut(message_id) {
-                    m.reactions
-                        .entry(reaction.clone())
-                        .or_insert_with(BTreeSet::new)
-                        .insert(user_id.clone());
-                }
-            }
-            ConversationEvent::ReactionRemoved {
-                message_id,
-                user_id,
-                reaction,
-                ..
-            } => {
-                if let Some(m) = self.messages.get_mut(message_id) {
-                    if let Some(users) = m.reactions.get_mut(reaction) {
-                        users.remove(user_id);
-                        if users.is_empty() {
-                            m.reactions.remove(reaction);
-                        }
-                    }
-                }
+            ConversationEvent::MessageEdited { .. }
+            | ConversationEvent::MessageDeleted { .. }
+            | ConversationEvent::ReactionAdded { .. }
+            | ConversationEvent::ReactionRemoved { .. } => {
+                self.last_message_change = version;
             }
             ConversationEvent::MessagesRead {
                 user_id,

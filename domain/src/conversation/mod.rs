@@ -15,7 +15,7 @@ mod state;
 
 pub use command::{ConversationCommand, ForwardFact};
 pub use event::{message_key_id, ConversationEvent, ForwardedFrom, NewParticipant};
-pub use message::{Deletion, MessageState};
+pub use message::{look_up_in, MessageFacts, MessageLookup};
 pub use participant::{MembershipRange, Participant};
 pub use state::{ConversationDetails, ConversationState};
 

@@ -1,6 +1,7 @@
 //! A participant as the conversation remembers them: role, membership ranges, markers.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::ids::UserId;
 use crate::values::{ReadMarker, Role};
@@ -9,7 +10,7 @@ use crate::values::{ReadMarker, Role};
 ///
 /// Joining at version `j` means every message sent after the join event is visible; leaving at
 /// version `l` closes the range, so a user who left sees nothing sent after leaving.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MembershipRange {
     /// The stream version of the event that let the user in.
@@ -30,7 +31,7 @@ impl MembershipRange {
 }
 
 /// A user who is, or was, in the conversation. Read-only outside the aggregate.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Participant {
     /// Who.

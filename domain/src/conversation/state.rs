@@ -1,17 +1,17 @@
 //! The conversation's folded state and the read-only queries the server and projections use.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-use crate::ids::{BookingId, ConversationId, MessageId, TempId, UserId};
+use crate::ids::{BookingId, ConversationId, UserId};
 use crate::values::{ConversationKind, ConversationTitle, Description, ImageUrl, Role};
 
-use super::message::MessageState;
 use super::participant::Participant;
 
 /// What a conversation is: fixed at creation except for the editable details.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ConversationDetails {
     /// Its id.
@@ -33,18 +33,25 @@ pub struct ConversationDetails {
 }
 
 /// The conversation aggregate: everything `decide` needs, folded from the stream.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Small by design: details, participants (roles, membership ranges, markers) and a few
+/// versions; nothing per message (decisions about a message get its facts passed in, see
+/// [`super::MessageLookup`]). Its size depends on how many people ever took part, never on how
+/// many messages were sent, so a command costs the same on the millionth message as on the
+/// first, and a snapshot of it is small.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationState {
     pub(crate) version: u64,
     pub(crate) details: Option<ConversationDetails>,
     pub(crate) participants: BTreeMap<UserId, Participant>,
-    pub(crate) messages: HashMap<MessageId, MessageState>,
-    pub(crate) by_seq: BTreeMap<u64, MessageId>,
-    pub(crate) temp_ids: HashMap<UserId, HashMap<TempId, MessageId>>,
     pub(crate) last_seq: u64,
+    pub(crate) last_message_change: u64,
 }
 
 impl ConversationState {
+    /// The shape of this state in snapshots: bump it whenever a field changes.
+    pub const SNAPSHOT_SCHEMA: u32 = 1;
+
     /// Whether the conversation was created.
     pub fn exists(&self) -> bool {
         self.details.is_some()
@@ -94,54 +101,20 @@ impl ConversationState {
             .map(|p| &p.user_id)
     }
 
-    /// A message of this conversation, deleted or not.
-    pub fn message(&self, id: &MessageId) -> Option<&MessageState> {
-        self.messages.get(id)
-    }
-
-    /// The message at conversation sequence `seq`, if a message was sent at that version.
-    pub fn message_by_seq(&self, seq: u64) -> Option<&MessageState> {
-        self.by_seq.get(&seq).and_then(|id| self.messages.get(id))
-    }
-
-    /// The message `sender` sent with `temp_id`, if any (idempotent client retries).
-    pub fn message_by_temp_id(&self, sender: &UserId, temp_id: &TempId) -> Option<&MessageState> {
-        self.temp_ids
-            .get(sender)
-            .and_then(|by_temp| by_temp.get(temp_id))
-            .and_then(|id| self.messages.get(id))
-    }
-
-    /// Every message in sequence order.
-    pub fn messages(&self) -> impl Iterator<Item = &MessageState> + '_ {
-        self.by_seq.values().filter_map(|id| self.messages.get(id))
-    }
-
     /// Whether `user` may see the message at `seq`: it falls in one of their membership ranges.
     pub fn can_see(&self, user: &UserId, seq: u64) -> bool {
         self.participants.get(user).is_some_and(|p| p.can_see(seq))
-    }
-
-    /// Messages from others after `user`'s read marker that they can see, deleted ones
-    /// excluded; their own never count. (Delete-for-me lives in the user stream; projections
-    /// subtract it.)
-    pub fn unread_count(&self, user: &UserId) -> u64 {
-        let Some(participant) = self.participants.get(user) else {
-            return 0;
-        };
-        let after = participant.read_seq();
-        let count = self
-            .by_seq
-            .range(after + 1..)
-            .filter_map(|(_, id)| self.messages.get(id))
-            .filter(|m| &m.author != user && !m.is_deleted() && participant.can_see(m.seq))
-            .count();
-        u64::try_from(count).unwrap_or(u64::MAX)
     }
 
     /// The seq of the latest message, 0 if none (the stream version may be higher: membership
     /// and reaction events take versions too).
     pub fn last_seq(&self) -> u64 {
         self.last_seq
+    }
+
+    /// The stream version of the last event that changed a message (sent, edited, deleted,
+    /// reacted to), 0 if none: message facts current to an earlier version may be out of date.
+    pub fn last_message_change(&self) -> u64 {
+        self.last_message_change
     }
 }

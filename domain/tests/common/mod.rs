@@ -2,7 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use chrono::{DateTime, TimeZone, Utc};
-use pawpost_domain::conversation::{ForwardFact, ForwardedFrom, NewParticipant};
+use pawpost_domain::conversation::{ForwardFact, ForwardedFrom, MessageLookup, NewParticipant};
 use pawpost_domain::values::{
     AttachmentKind, AttachmentRef, ConversationKind, ConversationTitle, Location, MessageBody,
     MessageKind, Role,
@@ -119,6 +119,15 @@ pub fn group_with_message() -> Vec<ConversationEvent> {
     events
 }
 
+/// `events` followed by `more`: a log as it stands after a decision.
+pub fn with(
+    mut events: Vec<ConversationEvent>,
+    more: impl IntoIterator<Item = ConversationEvent>,
+) -> Vec<ConversationEvent> {
+    events.extend(more);
+    events
+}
+
 pub fn left(user_id: UserId) -> ConversationEvent {
     ConversationEvent::ParticipantLeft { user_id, at: t(2) }
 }
@@ -166,7 +175,8 @@ pub struct Msg {
     pub body: Option<String>,
     pub attachments: Vec<AttachmentRef>,
     pub location: Option<Location>,
-    pub reply_to: Option<MessageId>,
+    /// The reply target as looked up (only its id reaches the event).
+    pub reply_to: Option<MessageLookup>,
     pub forward: Option<ForwardFact>,
     pub mentions: Vec<UserId>,
     pub temp_id: Option<TempId>,
@@ -198,7 +208,7 @@ impl Msg {
             body: self.body.as_deref().map(body),
             attachments: self.attachments.clone(),
             location: self.location.clone(),
-            reply_to: self.reply_to,
+            reply_to: self.reply_to.clone(),
             forward: self.forward.clone(),
             mentions: self.mentions.clone(),
             temp_id: self.temp_id.clone(),
@@ -215,7 +225,7 @@ impl Msg {
             content: PersonalText::clear(self.body.clone().unwrap_or_default()),
             attachments: self.attachments.clone(),
             location: self.location.clone(),
-            reply_to: self.reply_to,
+            reply_to: self.reply_to.as_ref().map(|l| l.id),
             forwarded_from: self.forward.as_ref().map(|f| ForwardedFrom {
                 message_id: f.message_id,
                 conversation_id: f.conversation_id,

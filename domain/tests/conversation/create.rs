@@ -1,4 +1,4 @@
-use pawpost_domain::testing::{given, given_nothing};
+use pawpost_domain::testing::{given, given_nothing, lookup_in};
 use pawpost_domain::values::{ConversationKind, Description, Role};
 use pawpost_domain::{
     Aggregate, BookingId, ConversationCommand as C, ConversationEvent as E, ConversationId,
@@ -243,7 +243,7 @@ fn every_other_command_on_a_missing_conversation_is_not_found() {
         Msg::text(1, alice()).cmd(),
         C::MarkRead {
             actor: alice(),
-            message_id: mid(1),
+            message: lookup_in(&[], mid(1), &alice()),
             at: t(1),
         },
         C::PostSystemMessage {

@@ -485,6 +485,7 @@ impl Projector for MessagesProjector {
             "rm_reactions",
             "rm_mentions",
             "rm_search",
+            "rm_message_streams",
         ]
     }
 
@@ -498,7 +499,8 @@ impl Projector for MessagesProjector {
 
     async fn apply(&self, tx: &mut Tx, env: &Envelope) -> Result<(), DbError> {
         let search_now = !search_deferred(tx).await?;
-        self.apply_one(tx, env, search_now).await
+        self.apply_one(tx, env, search_now).await?;
+        super::message_streams::record(tx, &[env]).await
     }
 
     /// On SQLite, a rebuild leaves the search index for the end: see [`search_deferred`].
@@ -580,6 +582,6 @@ impl Projector for MessagesProjector {
         for env in older {
             self.apply_one(tx, env, search_now).await?;
         }
-        Ok(())
+        super::message_streams::record(tx, events).await
     }
 }

@@ -1,6 +1,7 @@
 //! The projectors: each owns a few `rm_*` tables and keeps them in step with the log.
 
 mod conversations;
+mod message_streams;
 mod messages;
 mod users;
 

@@ -3,9 +3,11 @@
 //! messages inside their membership ranges; delete-for-me respected).
 
 pub mod conversations;
+pub mod message_facts;
 pub mod messages;
 pub mod messages_extra;
 pub mod search;
+pub mod sent;
 pub mod users;
 pub mod users_extra;
 

@@ -158,6 +158,19 @@ impl World {
         value
     }
 
+    /// Message `m` of `conv` looked up for `who`, current to the stream (from the log).
+    pub async fn look(
+        &self,
+        conv: ConversationId,
+        who: &str,
+        m: MessageId,
+    ) -> pawpost_domain::conversation::MessageLookup {
+        self.conversations
+            .look_up_in_log(&conv.stream(), m, &uid(who))
+            .await
+            .unwrap()
+    }
+
     pub async fn send(&self, conv: ConversationId, from: &str, text: &str) -> MessageId {
         let id = MessageId::from_uuid(Uuid::now_v7());
         self.conv(conv, send(id, from, text)).await.unwrap();

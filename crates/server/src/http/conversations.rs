@@ -1017,13 +1017,15 @@ async fn read(
     let id = path_id(&raw)?;
     require_participant(&state, &caller, id).await?;
     let message_id = marker_message(&state, &caller, id, &req).await?;
-    let command = ConversationCommand::MarkRead {
-        actor: caller.id.clone(),
-        message_id,
-        at: Utc::now(),
-    };
-    let outcome =
-        support::conversation_command(&state, &caller, id, fresh_command_id(), command).await?;
+    let at = Utc::now();
+    let outcome = support::message_command(&state, &caller, id, message_id, |message| {
+        ConversationCommand::MarkRead {
+            actor: caller.id.clone(),
+            message,
+            at,
+        }
+    })
+    .await?;
     if let Some(accepted) = lagging(&state, outcome.position).await {
         return Ok(accepted);
     }
@@ -1076,13 +1078,15 @@ async fn delivered(
     let id = path_id(&raw)?;
     require_participant(&state, &caller, id).await?;
     let message_id = marker_message(&state, &caller, id, &req).await?;
-    let command = ConversationCommand::MarkDelivered {
-        actor: caller.id.clone(),
-        message_id,
-        at: Utc::now(),
-    };
-    let outcome =
-        support::conversation_command(&state, &caller, id, fresh_command_id(), command).await?;
+    let at = Utc::now();
+    let outcome = support::message_command(&state, &caller, id, message_id, |message| {
+        ConversationCommand::MarkDelivered {
+            actor: caller.id.clone(),
+            message,
+            at,
+        }
+    })
+    .await?;
     if let Some(accepted) = lagging(&state, outcome.position).await {
         return Ok(accepted);
     }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use pawpost_commands::{CommandError, Outcome};
+use pawpost_domain::conversation::MessageLookup;
 use pawpost_domain::values::{
     AttachmentKind, AttachmentRef, ConversationKind, Location, MessageBody, MessageKind, Reaction,
 };
@@ -23,6 +24,7 @@ use pawpost_projections::queries::messages::{
 };
 use pawpost_projections::queries::messages_extra;
 use pawpost_projections::queries::search::{self, SearchQuery, SearchResults};
+use pawpost_projections::queries::sent;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -424,26 +426,27 @@ fn check_send(r: &SendRequest) -> ApiResult<Checked> {
     })
 }
 
-/// In a direct conversation, whether the other participant blocks `caller`.
-async fn blocked_by_other(
-    state: &AppState,
-    caller: &Caller,
-    conversation: &ConversationState,
-) -> ApiResult<bool> {
+/// The other participant of a direct conversation (`None` for other kinds).
+fn direct_other(conversation: &ConversationState, caller: &Caller) -> Option<UserId> {
     if conversation.kind() != Some(ConversationKind::Direct) {
-        return Ok(false);
+        return None;
     }
-    let Some(other) = conversation
+    conversation
         .participants()
         .find(|p| p.user_id != caller.id)
         .map(|p| p.user_id.clone())
-    else {
+}
+
+/// Whether `other` blocks `caller`: from the other user's own stream (cached, caught up with
+/// the log), so a block takes effect on the next send whatever the read models' lag.
+async fn blocked_by(state: &AppState, caller: &Caller, other: Option<UserId>) -> ApiResult<bool> {
+    let Some(other) = other else {
         return Ok(false);
     };
-    // From the other user's own stream (cached, caught up with the log): a block takes
-    // effect on the next send, whatever the read models' lag.
-    let other = state.users.load(&other.stream()).await?;
-    Ok(other.is_blocked(&caller.id))
+    Ok(state
+        .users
+        .peek(&other.stream(), |u| u.is_blocked(&caller.id))
+        .await?)
 }
 
 /// The origin of a forwarded message as the domain needs it: 404 when the caller cannot
@@ -478,102 +481,143 @@ fn temp_id_reused(message: MessageId) -> ApiError {
     .with_field("tempId")
 }
 
-/// What a send did: the message it created, or the one a retry with the same tempId finds.
-enum Sent {
-    Created(MessageId, Option<pawpost_store::Position>),
-    Retried(MessageId, Option<pawpost_store::Position>),
+/// What a send did: the `MessageSent` it stored (or, for a retry with the same tempId, the
+/// one stored first), its seq, and where it is in the log.
+struct Sent {
+    event: ConversationEvent,
+    seq: u64,
+    position: Option<pawpost_store::Position>,
+    retried: bool,
 }
 
 /// Recognises a retry in a replayed outcome: the original message if its kind and content
 /// are the request's, else 409 `duplicate_temp_id`.
-fn replayed_send(outcome: &Outcome<ConversationState>, c: &Checked) -> ApiResult<MessageId> {
+fn replayed_send(outcome: &Outcome<ConversationState>, c: &Checked) -> ApiResult<Sent> {
     let sent = outcome.events.iter().find_map(|e| match &e.event {
         ConversationEvent::MessageSent {
             message_id,
             kind,
             content,
             ..
-        } => Some((*message_id, *kind, content.as_clear().map(str::to_string))),
+        } => Some((
+            e,
+            *message_id,
+            *kind,
+            content.as_clear().map(str::to_string),
+        )),
         _ => None,
     });
-    let Some((id, kind, content)) = sent else {
+    let Some((recorded, id, kind, content)) = sent else {
         return Err(ApiError::internal("a replayed send holds no MessageSent"));
     };
     let asked = c.body.as_ref().map_or("", MessageBody::as_str);
     if kind == c.kind && content.as_deref() == Some(asked) {
-        Ok(id)
+        Ok(Sent {
+            event: recorded.event.clone(),
+            seq: recorded.version,
+            position: outcome.position,
+            retried: true,
+        })
     } else {
         Err(temp_id_reused(id))
     }
 }
 
-/// The message sent earlier with the same tempId (the domain recognised it): the original if
-/// its kind and content are the request's, else 409 `duplicate_temp_id`.
-async fn earlier_send(
+/// Runs `SendMessage` once with the reply target's facts `reply_to`; a send with a
+/// tempId runs under a command id derived from it, so a retry returns the original.
+async fn send_once(
     state: &AppState,
     caller: &Caller,
     conversation: ConversationId,
-    original: MessageId,
     c: &Checked,
-) -> ApiResult<MessageId> {
-    let m = visible_message(state, caller, conversation, original, false)
-        .await
-        .map_err(|_| temp_id_reused(original))?;
-    let asked = c.body.as_ref().map(MessageBody::as_str);
-    let kind = serde_json::to_value(c.kind).unwrap_or_default();
-    let same_kind = kind.as_str() == Some(m.kind.as_str());
-    let same_content = m.content.as_deref().filter(|s| !s.is_empty()) == asked;
-    if same_kind && same_content && !m.is_deleted {
-        Ok(original)
-    } else {
-        Err(temp_id_reused(original))
+    prepared: &Prepared,
+    reply_to: Option<MessageLookup>,
+) -> Result<Outcome<ConversationState>, CommandError> {
+    let command = ConversationCommand::SendMessage {
+        message_id: MessageId::from_uuid(uuid::Uuid::now_v7()),
+        actor: caller.id.clone(),
+        kind: c.kind,
+        body: c.body.clone(),
+        attachments: c.attachments.clone(),
+        location: c.location.clone(),
+        reply_to,
+        forward: prepared.forward.clone(),
+        mentions: c.mentions.clone(),
+        temp_id: c.temp_id.clone(),
+        blocked_by_other: prepared.blocked,
+        at: Utc::now(),
+    };
+    let stream = conversation.stream();
+    let meta = support::meta(caller);
+    match &c.temp_id {
+        Some(t) => {
+            let id = derived_command_id(&[
+                "send",
+                caller.id.as_str(),
+                &conversation.to_string(),
+                t.as_str(),
+            ]);
+            state
+                .conversations
+                .execute(&stream, id, &command, &meta)
+                .await
+        }
+        None => {
+            state
+                .conversations
+                .execute_new(&stream, &command, &meta)
+                .await
+        }
     }
 }
 
-/// Runs `SendMessage`, recognising retries with the same tempId.
+/// What a send looked up before deciding.
+struct Prepared {
+    blocked: bool,
+    forward: Option<pawpost_domain::conversation::ForwardFact>,
+}
+
+/// Runs `SendMessage`, recognising retries with the same tempId, looking the reply target up
+/// again (bounded) when its facts were older than the conversation's last message change.
 async fn run_send(
     state: &AppState,
     caller: &Caller,
     conversation: ConversationId,
-    command: ConversationCommand,
     c: &Checked,
+    prepared: &Prepared,
 ) -> ApiResult<Sent> {
-    let command_id = match &c.temp_id {
-        Some(t) => derived_command_id(&[
-            "send",
-            caller.id.as_str(),
-            &conversation.to_string(),
-            t.as_str(),
-        ]),
-        None => fresh_command_id(),
-    };
-    let result = state
-        .conversations
-        .execute(
-            &conversation.stream(),
-            command_id,
-            &command,
-            &support::meta(caller),
-        )
-        .await;
-    match result {
-        Ok(outcome) if outcome.replayed => {
-            let id = replayed_send(&outcome, c)?;
-            Ok(Sent::Retried(id, outcome.position))
+    for _ in 0..4 {
+        let reply_to = match c.reply_to {
+            Some(target) => Some(support::look_up(state, caller, conversation, target).await?),
+            None => None,
+        };
+        match send_once(state, caller, conversation, c, prepared, reply_to).await {
+            Ok(outcome) if outcome.replayed => return replayed_send(&outcome, c),
+            Ok(outcome) => {
+                let Some(recorded) = outcome.events.into_iter().next() else {
+                    return Err(ApiError::internal("a send stored no event"));
+                };
+                return Ok(Sent {
+                    event: recorded.event,
+                    seq: recorded.version,
+                    position: outcome.position,
+                    retried: false,
+                });
+            }
+            Err(CommandError::Domain(DomainError::StaleFacts)) => {
+                let head = *state.store.appended().borrow();
+                state
+                    .projections
+                    .wait_for_one("messages", head, state.settings.read_your_writes)
+                    .await;
+            }
+            Err(CommandError::Domain(
+                DomainError::NotParticipant | DomainError::NotFound("conversation"),
+            )) => return Err(ApiError::not_found("conversation")),
+            Err(e) => return Err(e.into()),
         }
-        Ok(outcome) => {
-            let id = match &command {
-                ConversationCommand::SendMessage { message_id, .. } => *message_id,
-                _ => return Err(ApiError::internal("run_send ran another command")),
-            };
-            Ok(Sent::Created(id, outcome.position))
-        }
-        Err(CommandError::Domain(DomainError::DuplicateTempId { message_id })) => {
-            let id = earlier_send(state, caller, conversation, message_id, c).await?;
-            Ok(Sent::Retried(id, None))
-        }
-        Err(e) => Err(e.into()),
     }
+    Err(DomainError::StaleFacts.into())
 }
 
 /// Sends a message. With a `tempId`, the send is idempotent: a retry with the same tempId and
@@ -607,64 +651,92 @@ async fn send(
 ) -> ApiResult<Response> {
     let conversation = conversation_id(&conversation)?;
     Ok(
-        match send_message(&state, &caller, conversation, request).await? {
+        match send_message(&state, &caller, conversation, request, Answer::Visible).await? {
             SendResult::Visible(status, body) => (status, Json(body)).into_response(),
             SendResult::Lagging(p) => consistency::accepted(p),
         },
     )
 }
 
-/// What a send did: the message as queries show it (201 new, 200 a tempId retry), or the
-/// position the read models have not reached yet.
+/// What a send did: the message (201 new, 200 a tempId retry), or the position the read
+/// models have not reached yet.
 #[derive(Debug)]
 pub enum SendResult {
     Visible(StatusCode, Box<SentMessage>),
     Lagging(pawpost_store::Position),
 }
 
+/// When a send answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Once the read models show the message (REST: the caller's next query sees it); the
+    /// message as they show it.
+    Visible,
+    /// As soon as the event is durable (the hub): the message rendered from the event itself.
+    Durable,
+}
+
 /// Sends a message as `caller` (REST `POST …/messages` and the hub's `SendMessage`): the
-/// participation check, validation, blocks, tempId idempotency and read-your-writes.
+/// participation check, validation, blocks, tempId idempotency, and the answer `answer` asks.
 pub async fn send_message(
     state: &AppState,
     caller: &Caller,
     conversation: ConversationId,
     request: SendRequest,
+    answer: Answer,
 ) -> ApiResult<SendResult> {
     let (state, caller) = (state.clone(), caller.clone());
-    // Participation from the conversation itself (cached, caught up with the log), not the
-    // read models: one round trip fewer on the busiest path, and never behind the log.
-    let aggregate = state.conversations.load(&conversation.stream()).await?;
-    if !aggregate.is_participant(&caller.id) {
+    // From the conversation itself (cached, caught up with the log), not the read models: one
+    // round trip fewer on the busiest path, and never behind the log.
+    let (participant, other) = state
+        .conversations
+        .peek(&conversation.stream(), |s| {
+            (s.is_participant(&caller.id), direct_other(s, &caller))
+        })
+        .await?;
+    if !participant {
         return Err(ApiError::not_found("conversation"));
     }
     let c = check_send(&request)?;
-    let blocked = blocked_by_other(&state, &caller, &aggregate).await?;
-    let forward = match c.forward {
-        Some(original) => Some(forward_fact(&state, &caller, original).await?),
-        None => None,
+    let prepared = Prepared {
+        blocked: blocked_by(&state, &caller, other).await?,
+        forward: match c.forward {
+            Some(original) => Some(forward_fact(&state, &caller, original).await?),
+            None => None,
+        },
     };
-    let command = ConversationCommand::SendMessage {
-        message_id: MessageId::from_uuid(uuid::Uuid::now_v7()),
-        actor: caller.id.clone(),
-        kind: c.kind,
-        body: c.body.clone(),
-        attachments: c.attachments.clone(),
-        location: c.location.clone(),
-        reply_to: c.reply_to,
-        forward,
-        mentions: c.mentions.clone(),
-        temp_id: c.temp_id.clone(),
-        blocked_by_other: blocked,
-        at: Utc::now(),
+    let sent = run_send(&state, &caller, conversation, &c, &prepared).await?;
+    let status = if sent.retried {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
     };
-    let (id, position, status) = match run_send(&state, &caller, conversation, command, &c).await? {
-        Sent::Created(id, position) => (id, position, StatusCode::CREATED),
-        Sent::Retried(id, position) => (id, position, StatusCode::OK),
+    let message = match answer {
+        Answer::Durable => {
+            let reply = match c.reply_to {
+                Some(target) => {
+                    let conv = conversation.to_string();
+                    query(&state, move |tx| {
+                        Box::pin(async move { sent::reply_preview(tx, &conv, target).await })
+                    })
+                    .await?
+                }
+                None => None,
+            };
+            sent::view(conversation, sent.seq, &sent.event, reply)
+                .ok_or_else(|| ApiError::internal("a send stored no MessageSent"))?
+        }
+        Answer::Visible => {
+            if let Settled::Lagging(p) = settle(&state, sent.position).await {
+                return Ok(SendResult::Lagging(p));
+            }
+            let id = match &sent.event {
+                ConversationEvent::MessageSent { message_id, .. } => *message_id,
+                _ => return Err(ApiError::internal("a send stored no MessageSent")),
+            };
+            visible_message(&state, &caller, conversation, id, false).await?
+        }
     };
-    if let Settled::Lagging(p) = settle(&state, position).await {
-        return Ok(SendResult::Lagging(p));
-    }
-    let message = visible_message(&state, &caller, conversation, id, false).await?;
     let body = SentMessage {
         message,
         temp_id: c.temp_id.map(String::from),
@@ -779,15 +851,16 @@ async fn edit(
     let content = request
         .content
         .ok_or_else(|| ApiError::invalid("content", "content is required"))?;
-    let command = ConversationCommand::EditMessage {
-        actor: caller.id.clone(),
-        message_id: message,
-        body: body_of(&content)?,
-        at: Utc::now(),
-    };
-    let outcome =
-        support::conversation_command(&state, &caller, conversation, fresh_command_id(), command)
-            .await?;
+    let (body, at) = (body_of(&content)?, Utc::now());
+    let outcome = support::message_command(&state, &caller, conversation, message, |message| {
+        ConversationCommand::EditMessage {
+            actor: caller.id.clone(),
+            message,
+            body: body.clone(),
+            at,
+        }
+    })
+    .await?;
     if let Settled::Lagging(p) = settle(&state, outcome.position).await {
         return Ok(consistency::accepted(p));
     }
@@ -840,14 +913,16 @@ async fn delete(
     let (conversation, message) = path_ids(&conversation, &message)?;
     support::require_participant(&state, &caller, conversation).await?;
     let position = if p.for_everyone.unwrap_or(false) {
-        let command = ConversationCommand::DeleteForEveryone {
-            actor: caller.id.clone(),
-            message_id: message,
-            at: Utc::now(),
-        };
-        support::conversation_command(&state, &caller, conversation, fresh_command_id(), command)
-            .await?
-            .position
+        let at = Utc::now();
+        support::message_command(&state, &caller, conversation, message, |message| {
+            ConversationCommand::DeleteForEveryone {
+                actor: caller.id.clone(),
+                message,
+                at,
+            }
+        })
+        .await?
+        .position
     } else {
         visible_message(&state, &caller, conversation, message, false).await?;
         let command = UserCommand::DeleteForMe {
@@ -924,15 +999,16 @@ async fn react(
 ) -> ApiResult<Response> {
     let (conversation, message) = path_ids(&conversation, &message)?;
     support::require_participant(&state, &caller, conversation).await?;
-    let command = ConversationCommand::AddReaction {
-        actor: caller.id.clone(),
-        message_id: message,
-        reaction: reaction_of(request)?,
-        at: Utc::now(),
-    };
-    let outcome =
-        support::conversation_command(&state, &caller, conversation, fresh_command_id(), command)
-            .await?;
+    let (reaction, at) = (reaction_of(request)?, Utc::now());
+    let outcome = support::message_command(&state, &caller, conversation, message, |message| {
+        ConversationCommand::AddReaction {
+            actor: caller.id.clone(),
+            message,
+            reaction: reaction.clone(),
+            at,
+        }
+    })
+    .await?;
     if let Settled::Lagging(p) = settle(&state, outcome.position).await {
         return Ok(consistency::accepted(p));
     }
@@ -972,15 +1048,16 @@ async fn unreact(
 ) -> ApiResult<Response> {
     let (conversation, message) = path_ids(&conversation, &message)?;
     support::require_participant(&state, &caller, conversation).await?;
-    let command = ConversationCommand::RemoveReaction {
-        actor: caller.id.clone(),
-        message_id: message,
-        reaction: reaction_of(request)?,
-        at: Utc::now(),
-    };
-    let outcome =
-        support::conversation_command(&state, &caller, conversation, fresh_command_id(), command)
-            .await?;
+    let (reaction, at) = (reaction_of(request)?, Utc::now());
+    let outcome = support::message_command(&state, &caller, conversation, message, |message| {
+        ConversationCommand::RemoveReaction {
+            actor: caller.id.clone(),
+            message,
+            reaction: reaction.clone(),
+            at,
+        }
+    })
+    .await?;
     if let Settled::Lagging(p) = settle(&state, outcome.position).await {
         return Ok(consistency::accepted(p));
     }

@@ -178,9 +178,15 @@ impl From<DomainError> for ApiError {
                 let detail = v.to_string();
                 ApiError::invalid(v.field, detail)
             }
-            DomainError::Conflict(_)
-            | DomainError::DuplicateTempId { .. }
-            | DomainError::AlreadyDeleted => ApiError::conflict(code, e.to_string()),
+            DomainError::Conflict(_) | DomainError::AlreadyDeleted => {
+                ApiError::conflict(code, e.to_string())
+            }
+            // The read models did not catch up with the conversation in time (support.rs).
+            DomainError::StaleFacts => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "contention",
+                "the conversation is changing too fast to decide on this message; retry",
+            ),
         }
     }
 }

@@ -3,10 +3,12 @@
 
 use chrono::Utc;
 use futures::future::BoxFuture;
-use pawpost_commands::{CommandMeta, Outcome};
+use pawpost_commands::{CommandError, CommandMeta, Outcome};
+use pawpost_domain::conversation::MessageLookup;
 use pawpost_domain::values::DisplayName;
 use pawpost_domain::{
-    ConversationCommand, ConversationId, ConversationState, UserCommand, UserId, UserState,
+    ConversationCommand, ConversationId, ConversationState, DomainError, MessageId, UserCommand,
+    UserId, UserState,
 };
 use pawpost_projections::db::{DbError, Tx};
 use pawpost_projections::queries;
@@ -50,6 +52,58 @@ pub async fn conversation_command(
         .conversations
         .execute(&conversation.stream(), command_id, &command, &meta(caller))
         .await?)
+}
+
+/// Times a message command looks its message up again after the facts were stale.
+const FACT_ATTEMPTS: usize = 4;
+
+/// The facts of `message` in `conversation` for a command of `caller` (read model).
+pub async fn look_up(
+    state: &AppState,
+    caller: &Caller,
+    conversation: ConversationId,
+    message: MessageId,
+) -> ApiResult<MessageLookup> {
+    let (conv, actor) = (conversation.to_string(), caller.id.clone());
+    query(state, move |tx| {
+        Box::pin(async move { queries::message_facts::lookup(tx, &conv, message, &actor).await })
+    })
+    .await
+}
+
+/// Runs a command about one message (`build` makes it from the message's looked-up facts)
+/// on the conversation's stream as `caller`, under a fresh command id. When the facts were
+/// older than the conversation's last message change (`StaleFacts`), waits for the messages
+/// projection to reach the log's head and looks again, a bounded number of times.
+pub async fn message_command(
+    state: &AppState,
+    caller: &Caller,
+    conversation: ConversationId,
+    message: MessageId,
+    build: impl Fn(MessageLookup) -> ConversationCommand,
+) -> ApiResult<Outcome<ConversationState>> {
+    let stream = conversation.stream();
+    let mut last = DomainError::StaleFacts;
+    for _ in 0..FACT_ATTEMPTS {
+        let lookup = look_up(state, caller, conversation, message).await?;
+        let command = build(lookup);
+        match state
+            .conversations
+            .execute_new(&stream, &command, &meta(caller))
+            .await
+        {
+            Err(CommandError::Domain(DomainError::StaleFacts)) => {
+                last = DomainError::StaleFacts;
+                let head = *state.store.appended().borrow();
+                state
+                    .projections
+                    .wait_for_one("messages", head, state.settings.read_your_writes)
+                    .await;
+            }
+            other => return Ok(other?),
+        }
+    }
+    Err(last.into())
 }
 
 /// Runs `command` on `user`'s own stream as `caller`.

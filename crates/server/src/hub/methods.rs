@@ -7,6 +7,7 @@
 //! the dispatcher, like those of REST commands.
 
 use chrono::Utc;
+use pawpost_domain::conversation::MessageLookup;
 use pawpost_domain::values::{MessageBody, Reaction};
 use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserCommand};
 use pawpost_signalr::{bind, HubError};
@@ -72,22 +73,18 @@ async fn conversation_of(
     Ok(conversation)
 }
 
-/// Runs a conversation command as the caller; a void answer.
+/// Runs a command about `message` (built from its looked-up facts) as the caller; a void
+/// answer.
 async fn run(
     hub: &MessagingHub,
     caller: &Caller,
     conversation: ConversationId,
-    command: ConversationCommand,
+    message: MessageId,
+    build: impl Fn(MessageLookup) -> ConversationCommand,
 ) -> Result<Option<Value>, HubError> {
-    support::conversation_command(
-        &hub.state,
-        caller,
-        conversation,
-        support::fresh_command_id(),
-        command,
-    )
-    .await
-    .map_err(hub_error)?;
+    support::message_command(&hub.state, caller, conversation, message, build)
+        .await
+        .map_err(hub_error)?;
     Ok(None)
 }
 
@@ -107,20 +104,15 @@ async fn marker(
         .await
         .map_err(hub_error)?;
     let (actor, at) = (caller.id.clone(), Utc::now());
-    let command = if read {
-        ConversationCommand::MarkRead {
-            actor,
-            message_id: message,
-            at,
+    run(hub, caller, conversation, message, |message| {
+        let actor = actor.clone();
+        if read {
+            ConversationCommand::MarkRead { actor, message, at }
+        } else {
+            ConversationCommand::MarkDelivered { actor, message, at }
         }
-    } else {
-        ConversationCommand::MarkDelivered {
-            actor,
-            message_id: message,
-            at,
-        }
-    };
-    run(hub, caller, conversation, command).await
+    })
+    .await
 }
 
 /// `EditMessage(messageId, content)`: the author only.
@@ -135,13 +127,16 @@ async fn edit(
     let body = MessageBody::parse(&content)
         .map_err(|e| hub_error(ApiError::invalid("content", e.to_string())))?;
     let conversation = conversation_of(hub, caller, message).await?;
-    let command = ConversationCommand::EditMessage {
-        actor: caller.id.clone(),
-        message_id: message,
-        body,
-        at: Utc::now(),
-    };
-    run(hub, caller, conversation, command).await
+    let at = Utc::now();
+    run(hub, caller, conversation, message, |message| {
+        ConversationCommand::EditMessage {
+            actor: caller.id.clone(),
+            message,
+            body: body.clone(),
+            at,
+        }
+    })
+    .await
 }
 
 /// `DeleteMessage(messageId, forEveryone?)`: for everyone (author, group admin) or, by
@@ -159,12 +154,15 @@ async fn delete(
     let message = message_id(&message, "messageId").map_err(hub_error)?;
     let conversation = conversation_of(hub, caller, message).await?;
     if for_everyone {
-        let command = ConversationCommand::DeleteForEveryone {
-            actor: caller.id.clone(),
-            message_id: message,
-            at: Utc::now(),
-        };
-        return run(hub, caller, conversation, command).await;
+        let at = Utc::now();
+        return run(hub, caller, conversation, message, |message| {
+            ConversationCommand::DeleteForEveryone {
+                actor: caller.id.clone(),
+                message,
+                at,
+            }
+        })
+        .await;
     }
     let (user, id) = (caller.id.to_string(), message.to_string());
     let visible = support::query(&hub.state, move |tx| {
@@ -211,22 +209,25 @@ async fn react(
         .map_err(|e| hub_error(ApiError::invalid("reaction", e.to_string())))?;
     let conversation = conversation_of(hub, caller, message).await?;
     let (actor, at) = (caller.id.clone(), Utc::now());
-    let command = if add {
-        ConversationCommand::AddReaction {
-            actor,
-            message_id: message,
-            reaction,
-            at,
+    run(hub, caller, conversation, message, |message| {
+        let (actor, reaction) = (actor.clone(), reaction.clone());
+        if add {
+            ConversationCommand::AddReaction {
+                actor,
+                message,
+                reaction,
+                at,
+            }
+        } else {
+            ConversationCommand::RemoveReaction {
+                actor,
+                message,
+                reaction,
+                at,
+            }
         }
-    } else {
-        ConversationCommand::RemoveReaction {
-            actor,
-            message_id: message,
-            reaction,
-            at,
-        }
-    };
-    run(hub, caller, conversation, command).await
+    })
+    .await
 }
 
 /// `Sync(cursor?)`: the caller's changes after the cursor (a page of the REST sync feed:

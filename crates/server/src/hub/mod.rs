@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::http::extract::{caller_from_token, conversation_id, Caller};
-use crate::http::messages::{send_message, SendRequest, SendResult};
+use crate::http::messages::{send_message, Answer, SendRequest, SendResult};
 use crate::http::problem::ApiError;
 use crate::http::support;
 use crate::AppState;
@@ -128,9 +128,15 @@ impl Hub for MessagingHub {
                 let (args,): (SendArgs,) = bind(target, arguments)?;
                 let conversation: ConversationId =
                     conversation_id(&args.conversation_id).map_err(hub_error)?;
-                match send_message(&self.state, caller, conversation, args.request)
-                    .await
-                    .map_err(hub_error)?
+                match send_message(
+                    &self.state,
+                    caller,
+                    conversation,
+                    args.request,
+                    Answer::Durable,
+                )
+                .await
+                .map_err(hub_error)?
                 {
                     SendResult::Visible(_, sent) => Ok(Some(
                         serde_json::to_value(sent).map_err(|e| HubError::new(e.to_string()))?,

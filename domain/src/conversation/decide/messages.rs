@@ -4,13 +4,14 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{DomainError, ValidationRule};
 use crate::ids::{MessageId, TempId, UserId};
-use crate::personal::{fingerprint_str, PersonalText};
+use crate::personal::PersonalText;
 use crate::values::{AttachmentRef, ConversationKind, Location, MessageBody, MessageKind};
 
 use super::super::command::ForwardFact;
 use super::super::event::{ConversationEvent, ForwardedFrom};
+use super::super::message::{MessageFacts, MessageLookup};
 use super::super::state::ConversationState;
-use super::{current, dedup, existing, visible};
+use super::{current, dedup, existing, visible, Needs};
 
 /// Most attachments one message may carry.
 pub(crate) const MAX_ATTACHMENTS: usize = 10;
@@ -23,7 +24,7 @@ pub(super) struct Send<'a> {
     pub body: Option<&'a MessageBody>,
     pub attachments: &'a [AttachmentRef],
     pub location: Option<&'a Location>,
-    pub reply_to: Option<&'a MessageId>,
+    pub reply_to: Option<&'a MessageLookup>,
     pub forward: Option<&'a ForwardFact>,
     pub mentions: &'a [UserId],
     pub temp_id: Option<&'a TempId>,
@@ -36,14 +37,6 @@ pub(super) fn send(
     s: &Send<'_>,
 ) -> Result<Vec<ConversationEvent>, DomainError> {
     let (details, sender) = current(state, s.actor)?;
-    if let Some(original) = s.temp_id.and_then(|t| state.message_by_temp_id(s.actor, t)) {
-        return Err(DomainError::DuplicateTempId {
-            message_id: original.id,
-        });
-    }
-    if state.messages.contains_key(&s.message_id) {
-        return Err(DomainError::Conflict("message id already used".into()));
-    }
     if s.kind == MessageKind::System {
         return Err(DomainError::Forbidden(
             "system messages are posted by the platform",
@@ -54,9 +47,14 @@ pub(super) fn send(
     }
     check_content(s)?;
     if let Some(target) = s.reply_to {
-        let replied =
-            visible(state, sender, target).map_err(|_| DomainError::NotFound("reply target"))?;
-        if replied.is_deleted() {
+        // Existence and visibility never change; `deleted` is taken as the look-up saw it:
+        // a deletion racing the reply is ordered after it (the reply's preview then shows the
+        // tombstone), which is what a client that sent its reply first would expect.
+        let replied = match visible(state, sender, target, Needs::Fixed) {
+            Err(DomainError::NotFound(_)) => return Err(DomainError::NotFound("reply target")),
+            other => other?,
+        };
+        if replied.deleted {
             return Err(DomainError::AlreadyDeleted);
         }
     }
@@ -77,7 +75,7 @@ pub(super) fn send(
         content: PersonalText::clear(s.body.map_or("", MessageBody::as_str)),
         attachments: s.attachments.to_vec(),
         location: s.location.cloned(),
-        reply_to: s.reply_to.copied(),
+        reply_to: s.reply_to.map(|l| l.id),
         forwarded_from: s.forward.map(|f| ForwardedFrom {
             message_id: f.message_id,
             conversation_id: f.conversation_id,
@@ -128,9 +126,6 @@ pub(super) fn post_system(
     at: DateTime<Utc>,
 ) -> Result<Vec<ConversationEvent>, DomainError> {
     existing(state)?;
-    if state.messages.contains_key(&message_id) {
-        return Err(DomainError::Conflict("message id already used".into()));
-    }
     let system_type = system_type.trim();
     let rule = if system_type.is_empty() {
         Some(ValidationRule::Empty)
@@ -163,26 +158,26 @@ pub(super) fn post_system(
 pub(super) fn edit(
     state: &ConversationState,
     actor: &UserId,
-    message_id: &MessageId,
+    lookup: &MessageLookup,
     body: &MessageBody,
     at: DateTime<Utc>,
 ) -> Result<Vec<ConversationEvent>, DomainError> {
     let (_, editor) = current(state, actor)?;
-    let message = visible(state, editor, message_id)?;
+    let message = visible(state, editor, lookup, Needs::Current)?;
     if message.kind == MessageKind::System {
         return Err(DomainError::Forbidden("system messages cannot be edited"));
     }
     if &message.author != actor {
         return Err(DomainError::Forbidden("only the author can edit a message"));
     }
-    if message.is_deleted() {
+    if message.deleted {
         return Err(DomainError::AlreadyDeleted);
     }
-    if message.content_fingerprint == Some(fingerprint_str(body.as_str())) {
+    if message.content_fingerprint == Some(MessageFacts::fingerprint(body.as_str())) {
         return Ok(vec![]);
     }
     Ok(vec![ConversationEvent::MessageEdited {
-        message_id: *message_id,
+        message_id: lookup.id,
         content: PersonalText::clear(body.as_str()),
         by: actor.clone(),
         at,
@@ -192,22 +187,22 @@ pub(super) fn edit(
 pub(super) fn delete(
     state: &ConversationState,
     actor: &UserId,
-    message_id: &MessageId,
+    lookup: &MessageLookup,
     at: DateTime<Utc>,
 ) -> Result<Vec<ConversationEvent>, DomainError> {
     let (details, deleter) = current(state, actor)?;
-    let message = visible(state, deleter, message_id)?;
+    let message = visible(state, deleter, lookup, Needs::Current)?;
     let moderates = details.kind != ConversationKind::Direct && deleter.role.can_moderate();
     if &message.author != actor && !moderates {
         return Err(DomainError::Forbidden(
             "only the author or an admin can delete a message",
         ));
     }
-    if message.is_deleted() {
+    if message.deleted {
         return Err(DomainError::AlreadyDeleted);
     }
     Ok(vec![ConversationEvent::MessageDeleted {
-        message_id: *message_id,
+        message_id: lookup.id,
         by: actor.clone(),
         at,
     }])

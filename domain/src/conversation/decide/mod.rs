@@ -10,11 +10,11 @@ mod messages;
 mod receipts;
 
 use crate::error::DomainError;
-use crate::ids::{MessageId, UserId};
+use crate::ids::UserId;
 
 use super::command::ConversationCommand as C;
 use super::event::ConversationEvent;
-use super::message::MessageState;
+use super::message::{MessageFacts, MessageLookup};
 use super::participant::Participant;
 use super::state::{ConversationDetails, ConversationState};
 
@@ -119,37 +119,27 @@ pub(super) fn decide(
         } => messages::post_system(state, *message_id, actor, body, system_type, *at),
         C::EditMessage {
             actor,
-            message_id,
+            message,
             body,
             at,
-        } => messages::edit(state, actor, message_id, body, *at),
-        C::DeleteForEveryone {
-            actor,
-            message_id,
-            at,
-        } => messages::delete(state, actor, message_id, *at),
+        } => messages::edit(state, actor, message, body, *at),
+        C::DeleteForEveryone { actor, message, at } => messages::delete(state, actor, message, *at),
         C::AddReaction {
             actor,
-            message_id,
+            message,
             reaction,
             at,
-        } => receipts::add_reaction(state, actor, message_id, reaction, *at),
+        } => receipts::add_reaction(state, actor, message, reaction, *at),
         C::RemoveReaction {
             actor,
-            message_id,
+            message,
             reaction,
             at,
-        } => receipts::remove_reaction(state, actor, message_id, reaction, *at),
-        C::MarkRead {
-            actor,
-            message_id,
-            at,
-        } => receipts::mark_read(state, actor, message_id, *at),
-        C::MarkDelivered {
-            actor,
-            message_id,
-            at,
-        } => receipts::mark_delivered(state, actor, message_id, *at),
+        } => receipts::remove_reaction(state, actor, message, reaction, *at),
+        C::MarkRead { actor, message, at } => receipts::mark_read(state, actor, message, *at),
+        C::MarkDelivered { actor, message, at } => {
+            receipts::mark_delivered(state, actor, message, *at)
+        }
     }
 }
 
@@ -175,18 +165,33 @@ fn current<'a>(
     Ok((details, participant))
 }
 
-/// A message of this conversation that `participant` can see; otherwise `NotFound` (absent and
-/// invisible look the same, so nothing leaks).
+/// How current a message look-up must be for a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Needs {
+    /// Only facts that never change once the message exists (seq, author, kind): any look-up
+    /// that found the message will do.
+    Fixed,
+    /// Facts that change (deleted, text, reactions): the look-up must be current to the last
+    /// message change the aggregate knows.
+    Current,
+}
+
+/// The looked-up message if `participant` can see it; `NotFound` if it is absent or invisible
+/// (the two look the same, so nothing leaks); `StaleFacts` if the look-up may be out of date
+/// for what the decision needs (the caller looks again once its source has caught up).
 fn visible<'a>(
-    state: &'a ConversationState,
+    state: &ConversationState,
     participant: &Participant,
-    id: &MessageId,
-) -> Result<&'a MessageState, DomainError> {
-    state
-        .messages
-        .get(id)
-        .filter(|m| participant.can_see(m.seq))
-        .ok_or(DomainError::NotFound("message"))
+    lookup: &'a MessageLookup,
+    needs: Needs,
+) -> Result<&'a MessageFacts, DomainError> {
+    let current = lookup.as_of >= state.last_message_change;
+    match &lookup.found {
+        Some(facts) if !participant.can_see(facts.seq) => Err(DomainError::NotFound("message")),
+        Some(facts) if current || needs == Needs::Fixed => Ok(facts),
+        None if current => Err(DomainError::NotFound("message")),
+        _ => Err(DomainError::StaleFacts),
+    }
 }
 
 /// Keeps the first occurrence of each user, in order.

@@ -3,30 +3,31 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::DomainError;
-use crate::ids::{MessageId, UserId};
+use crate::ids::UserId;
 use crate::values::Reaction;
 
 use super::super::event::ConversationEvent;
+use super::super::message::MessageLookup;
 use super::super::state::ConversationState;
-use super::{current, visible};
+use super::{current, visible, Needs};
 
 pub(super) fn add_reaction(
     state: &ConversationState,
     actor: &UserId,
-    message_id: &MessageId,
+    lookup: &MessageLookup,
     reaction: &Reaction,
     at: DateTime<Utc>,
 ) -> Result<Vec<ConversationEvent>, DomainError> {
     let (_, reactor) = current(state, actor)?;
-    let message = visible(state, reactor, message_id)?;
-    if message.is_deleted() {
+    let message = visible(state, reactor, lookup, Needs::Current)?;
+    if message.deleted {
         return Err(DomainError::AlreadyDeleted);
     }
-    if message.has_reaction(actor, reaction) {
+    if message.has_reaction(reaction) {
         return Ok(vec![]);
     }
     Ok(vec![ConversationEvent::ReactionAdded {
-        message_id: *message_id,
+        message_id: lookup.id,
         user_id: actor.clone(),
         reaction: reaction.clone(),
         at,
@@ -37,20 +38,20 @@ pub(super) fn add_reaction(
 pub(super) fn remove_reaction(
     state: &ConversationState,
     actor: &UserId,
-    message_id: &MessageId,
+    lookup: &MessageLookup,
     reaction: &Reaction,
     at: DateTime<Utc>,
 ) -> Result<Vec<ConversationEvent>, DomainError> {
     let (_, reactor) = current(state, actor)?;
-    let message = visible(state, reactor, message_id)?;
-    if message.is_deleted() {
+    let message = visible(state, reactor, lookup, Needs::Current)?;
+    if message.deleted {
         return Err(DomainError::AlreadyDeleted);
     }
-    if !message.has_reaction(actor, reaction) {
+    if !message.has_reaction(reaction) {
         return Ok(vec![]);
     }
     Ok(vec![ConversationEvent::ReactionRemoved {
-        message_id: *message_id,
+        message_id: lookup.id,
         user_id: actor.clone(),
         reaction: reaction.clone(),
         at,
@@ -62,18 +63,18 @@ pub(super) fn remove_reaction(
 pub(super) fn mark_read(
     state: &ConversationState,
     actor: &UserId,
-    message_id: &MessageId,
+    lookup: &MessageLookup,
     at: DateTime<Utc>,
 ) -> Result<Vec<ConversationEvent>, DomainError> {
     let (_, reader) = current(state, actor)?;
-    let message = visible(state, reader, message_id)?;
+    let message = visible(state, reader, lookup, Needs::Fixed)?;
     if message.seq <= reader.read_seq() {
         return Ok(vec![]);
     }
     Ok(vec![ConversationEvent::MessagesRead {
         user_id: actor.clone(),
         up_to_seq: message.seq,
-        message_id: *message_id,
+        message_id: lookup.id,
         at,
     }])
 }
@@ -82,18 +83,18 @@ pub(super) fn mark_read(
 pub(super) fn mark_delivered(
     state: &ConversationState,
     actor: &UserId,
-    message_id: &MessageId,
+    lookup: &MessageLookup,
     at: DateTime<Utc>,
 ) -> Result<Vec<ConversationEvent>, DomainError> {
     let (_, receiver) = current(state, actor)?;
-    let message = visible(state, receiver, message_id)?;
+    let message = visible(state, receiver, lookup, Needs::Fixed)?;
     if message.seq <= receiver.delivered_seq() {
         return Ok(vec![]);
     }
     Ok(vec![ConversationEvent::MessagesDelivered {
         user_id: actor.clone(),
         up_to_seq: message.seq,
-        message_id: *message_id,
+        message_id: lookup.id,
         at,
     }])
 }
