@@ -13,9 +13,9 @@
 //!   disconnect hooks) and [`bind`] for typed arguments.
 //! * `connections.rs`: live connections by id, user and group, each with a bounded outbound
 //!   queue; pushes encoded once per protocol.
-//! * `server.rs`: [`HubServer`]: negotiate, the WebSocket transport, handshake, each
-//!   connection's loop (serial invocations, keep-alive, client timeout, close with
-//!   `allowReconnect` on shutdown or overflow).
+//! * `server/`: [`HubServer`]: negotiate and the WebSocket transport (`endpoints.rs`), the
+//!   handshake and each connection's loop (`connection.rs`: serial invocations, keep-alive,
+//!   client timeout, close with `allowReconnect` on shutdown or overflow).
 
 pub mod connections;
 pub mod hub;
