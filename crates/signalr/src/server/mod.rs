@@ -1,11 +1,21 @@
 //! The hub server: [`HubServer`] mounts negotiate and the WebSocket transport for a [`Hub`]
-//! and owns the live [`Connections`]; [`Options`] holds its timings and limits. Layout:
+//! and owns the live [`Connections`]; [`Options`] holds its timings and limits.
+//!
+//! Each connection runs three parts (STYLE.md §8): a reader (frames in, invocations queued in
+//! arrival order, the client timeout), an invocation runner (the hub's methods, one at a time)
+//! and a writer (completions, pushes and keep-alive pings out), so a slow hub method never
+//! holds back the connection's pushes or pings. Layout:
 //! * `endpoints.rs`: `POST {hub}/negotiate` and the WebSocket upgrade at `{hub}` (tokens,
 //!   auth, the negotiated-connection table);
-//! * `connection.rs`: one connection's life: handshake, registration, its loop, the close.
+//! * `connection.rs`: one connection's life: handshake, registration, the reader and writer
+//!   under one `select!`, the close, and the cleanup;
+//! * `reader.rs`, `invocations.rs`, `writer.rs`: the three parts.
 
 mod connection;
 mod endpoints;
+mod invocations;
+mod reader;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,7 +33,9 @@ use crate::hub::Hub;
 pub struct Options {
     /// A Ping goes out when nothing else did for this long (15 s).
     pub keep_alive: Duration,
-    /// A connection that sent nothing for this long is closed (30 s).
+    /// A connection that sent nothing for this long is closed (30 s). Only time spent waiting
+    /// on the socket counts: while reading pauses because the invocation queue is full (of the
+    /// client's own work), the clock stops, and it starts afresh when reading resumes.
     pub client_timeout: Duration,
     /// The handshake must arrive within this (15 s).
     pub handshake_timeout: Duration,
@@ -35,6 +47,11 @@ pub struct Options {
     pub send_timeout: Duration,
     /// How long a negotiated connection token waits for its WebSocket (15 s).
     pub negotiate_ttl: Duration,
+    /// Invocations of one connection received but not yet started (32, our choice: .NET
+    /// stops reading at the next invocation while one runs). When full, the connection's
+    /// reader stops reading until the runner takes the next one (backpressure); pushes and
+    /// pings still go out. Also bounds the completions waiting for the writer.
+    pub invocation_queue: usize,
 }
 
 impl Default for Options {
@@ -47,6 +64,7 @@ impl Default for Options {
             outbound_queue: 1024,
             send_timeout: Duration::from_secs(10),
             negotiate_ttl: Duration::from_secs(15),
+            invocation_queue: 32,
         }
     }
 }
