@@ -13,9 +13,12 @@
 //!   disconnect hooks) and [`bind`] for typed arguments.
 //! * `connections.rs`: live connections by id, user and group, each with a bounded outbound
 //!   queue; pushes encoded once per protocol.
-//! * `server.rs`: [`HubServer`]: negotiate, the WebSocket transport, handshake, each
-//!   connection's loop (serial invocations, keep-alive, client timeout, close with
-//!   `allowReconnect` on shutdown or overflow).
+//! * `server/`: [`HubServer`]: negotiate and the WebSocket transport (`endpoints.rs`), each
+//!   connection's life (`connection.rs`: handshake, close with `allowReconnect` on shutdown
+//!   or overflow), and its three parts: a reader (`reader.rs`: invocations queued in arrival
+//!   order, backpressure, client timeout), an invocation runner (`invocations.rs`: one at a
+//!   time, so completions come back in invocation order) and a writer (`writer.rs`:
+//!   completions, pushes and keep-alive pings, never waiting on a hub method).
 
 pub mod connections;
 pub mod hub;
