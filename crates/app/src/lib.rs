@@ -10,12 +10,16 @@
 //! read/delivered; where the message pipeline and the attachment check plug in).
 
 mod actor;
+mod calls;
 pub mod command_id;
+pub mod cursor;
 mod error;
 pub mod messages;
+mod participation;
 mod registration;
 mod role;
 mod settle;
+pub mod sync;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -42,6 +46,7 @@ pub struct App {
     pub(crate) projections: Arc<Projections>,
     pub(crate) read_your_writes: Duration,
     pub(crate) known_users: Arc<Mutex<HashSet<String>>>,
+    pub(crate) codec: pawpost_codec::EventCodec,
 }
 
 impl App {
@@ -52,6 +57,7 @@ impl App {
         conversations: Arc<CommandHandler<ConversationState>>,
         users: Arc<CommandHandler<UserState>>,
         projections: Arc<Projections>,
+        codec: pawpost_codec::EventCodec,
         read_your_writes: Duration,
     ) -> Self {
         App {
@@ -61,6 +67,7 @@ impl App {
             projections,
             read_your_writes,
             known_users: Arc::default(),
+            codec,
         }
     }
 

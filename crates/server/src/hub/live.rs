@@ -23,16 +23,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use pawpost_domain::values::MessageBody;
-use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserId};
-use pawpost_projections::Projections;
+use pawpost_domain::{ConversationId, UserId};
 use pawpost_signalr::{bind, Connection, Connections, HubError, Outgoing};
 use serde_json::{json, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{group, hub_error, MessagingHub};
-use crate::http::extract::{conversation_id, Caller};
-use crate::http::support;
+use crate::auth::Caller;
+use crate::dto::ids::conversation_id;
 use crate::signals::{Presence, PresenceStatus, Signals, TypingSignal, TYPING_TTL};
 use crate::AppState;
 
@@ -129,7 +127,9 @@ async fn typing(
     let (raw,): (String,) = bind(target, arguments.to_vec())?;
     let conversation: ConversationId = conversation_id(&raw).map_err(hub_error)?;
     let caller = &connection.user;
-    support::require_participant(&hub.state, caller, conversation)
+    hub.state
+        .app
+        .require_participant(caller, conversation)
         .await
         .map_err(hub_error)?;
     ensure_relay(&hub.state, &hub.connections);
@@ -217,11 +217,11 @@ pub(super) async fn disconnected(hub: &MessagingHub, connection: &Connection<Cal
 
 /// Pushes `PresenceChanged` to the groups of `user`'s active conversations, except `user`'s
 /// own connections.
-async fn push_presence(projections: &Projections, connections: &Connections, presence: &Presence) {
+async fn push_presence(app: &pawpost_app::App, connections: &Connections, presence: &Presence) {
     let Ok(user) = UserId::parse(presence.user_id.as_str()) else {
         return;
     };
-    let conversations = super::active_conversations(projections, &user).await;
+    let conversations = app.active_conversations(&user).await;
     let conversations = match conversations {
         Ok(ids) => ids,
         Err(e) => {
@@ -254,7 +254,7 @@ fn ensure_relay(state: &AppState, connections: &Connections) {
         typing: signals.subscribe_typing(),
         presence: signals.subscribe_presence(),
         signals: Arc::downgrade(signals),
-        projections: state.projections.clone(),
+        app: state.app.clone(),
         connections: connections.clone(),
         key: k,
     };
@@ -267,7 +267,7 @@ struct Relay {
     typing: broadcast::Receiver<TypingSignal>,
     presence: broadcast::Receiver<Presence>,
     signals: Weak<Signals>,
-    projections: Arc<Projections>,
+    app: pawpost_app::App,
     connections: Connections,
     key: SignalsKey,
 }
@@ -290,7 +290,7 @@ impl Relay {
                 },
                 presence = self.presence.recv() => match presence {
                     Ok(presence) => {
-                        push_presence(&self.projections, &self.connections, &presence).await;
+                        push_presence(&self.app, &self.connections, &presence).await;
                     }
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "the presence relay missed changes");
@@ -376,7 +376,9 @@ async fn initiate_call(
     let (raw, call_type): (String, String) = bind(target, arguments.to_vec())?;
     let conversation: ConversationId = conversation_id(&raw).map_err(hub_error)?;
     let caller = &connection.user;
-    support::require_participant(&hub.state, caller, conversation)
+    hub.state
+        .app
+        .require_participant(caller, conversation)
         .await
         .map_err(hub_error)?;
     if call_type != "audio" && call_type != "video" {
@@ -442,22 +444,13 @@ async fn post_missed_call(
     call_id: &str,
     call_type: &str,
 ) {
-    let (Ok(conversation), Ok(body)) = (
-        conversation_id(conversation),
-        MessageBody::parse(&format!("Missed {call_type} call")),
-    ) else {
+    let Ok(conversation) = conversation_id(conversation) else {
         return;
     };
-    let command = ConversationCommand::PostSystemMessage {
-        message_id: MessageId::from_uuid(uuid::Uuid::now_v7()),
-        actor: caller.id.clone(),
-        body,
-        system_type: "call.missed".into(),
-        at: chrono::Utc::now(),
-    };
-    let command_id = support::derived_command_id(&["call.missed", call_id]);
-    if let Err(e) =
-        support::conversation_command(state, caller, conversation, command_id, command).await
+    if let Err(e) = state
+        .app
+        .record_missed_call(caller, conversation, call_id, call_type)
+        .await
     {
         tracing::warn!(error = %e.detail, call_id, "recording a missed call failed");
     }
@@ -485,7 +478,9 @@ async fn find_call(hub: &MessagingHub, caller: &Caller, call_id: &str) -> Result
         .cloned()
         .ok_or_else(not_found)?;
     let conversation = conversation_id(&call.conversation).map_err(hub_error)?;
-    support::require_participant(&hub.state, caller, conversation)
+    hub.state
+        .app
+        .require_participant(caller, conversation)
         .await
         .map_err(|_| not_found())?;
     Ok(call)
