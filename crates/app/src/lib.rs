@@ -11,6 +11,7 @@
 
 mod actor;
 pub mod command_id;
+pub mod conversations;
 mod error;
 pub mod messages;
 mod registration;
