@@ -17,6 +17,7 @@ pub mod messages;
 mod registration;
 mod role;
 mod settle;
+pub mod users;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
