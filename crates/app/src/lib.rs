@@ -7,11 +7,15 @@
 //! Layout: [`App`] (the handles every use case needs), `error` ([`AppError`]), `role` and
 //! `actor` (who asks), `registration` (users known from their tokens, in one place), `settle`
 //! (read-your-writes waits for one projection), [`messages`] (send, edit, delete, react, mark
-//! read/delivered; where the message pipeline and the attachment check plug in).
+//! read/delivered; where the message pipeline and the attachment check plug in),
+//! [`conversations`] (create, list, details, membership, mute/archive/pin, markers),
+//! [`users`] (profiles, blocks, drafts), [`sync`] (the change feed) and [`cursor`], and the
+//! participation checks and calls the hub needs.
 
 mod actor;
 mod calls;
 pub mod command_id;
+pub mod conversations;
 pub mod cursor;
 mod error;
 pub mod messages;
@@ -20,6 +24,7 @@ mod registration;
 mod role;
 mod settle;
 pub mod sync;
+pub mod users;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
