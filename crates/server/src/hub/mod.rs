@@ -7,6 +7,7 @@
 //! current participants: joined at connect from the read models, then kept up to date by the
 //! dispatcher as membership events pass.
 
+mod calls;
 mod dispatch;
 mod live;
 mod methods;
