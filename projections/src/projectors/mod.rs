@@ -2,6 +2,8 @@
 
 mod conversations;
 mod messages;
+mod new_messages;
+mod search_index;
 mod users;
 
 use pawpost_codec::Reveal;
