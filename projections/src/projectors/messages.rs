@@ -1,15 +1,19 @@
-//! `messages`: messages with their versions, reactions, mentions, tombstones, and the
-//! full-text search index (`search_index.rs`); new messages are written in bulk
-//! (`new_messages.rs`).
+//! `messages`: messages with their versions, reactions, mentions, tombstones, the full-text
+//! search index (`search_index.rs`), what each user may see of them (`visibility.rs`:
+//! membership ranges, messages hidden for them) and the per-user counters the conversation
+//! list reads (`unread.rs`: unread and mention counts, last visible message, message counts).
+//! New messages are written in bulk (`new_messages.rs`). It reads the conversation streams'
+//! message, membership and read-marker events and the user streams' hides: every event the
+//! counters depend on, applied in one transaction per batch.
 
 use pawpost_codec::Reveal;
 use std::collections::HashMap;
 
-use pawpost_domain::{ConversationEvent as E, MessageId};
+use pawpost_domain::{ConversationEvent as E, MessageId, UserEvent};
 
 use super::new_messages::{subject, write_new, NewMessage};
 use super::search_index::{self, index, search_deferred};
-use super::{is_message_event, text, Projector};
+use super::{is_message_event, is_visibility_event, text, unread, visibility, Projector};
 use crate::db::{micros, DbError, Tx};
 use crate::envelope::{DomainEvent, Envelope};
 
@@ -26,7 +30,7 @@ impl MessagesProjector {
         search_now: bool,
     ) -> Result<(), DbError> {
         let DomainEvent::Conversation { id, event } = &env.event else {
-            return Ok(());
+            return apply_user(tx, env).await;
         };
         let conv = id.to_string();
         let v = env.version;
@@ -77,6 +81,7 @@ impl MessagesProjector {
                 }
             }
             E::MessageDeleted { message_id, by, at } => {
+                unread::uncount_deleted(tx, &message_id.to_string()).await?;
                 tx.execute(
                     "UPDATE rm_messages SET deleted_at = $2, deleted_by = $3
                      WHERE id = $1 AND deleted_at IS NULL",
@@ -114,10 +119,58 @@ impl MessagesProjector {
                     &[message_id.to_string().into(), user_id.to_string().into(), reaction.to_string().into()],
                 ).await?;
             }
+            E::ConversationCreated { participants, .. } => {
+                for p in participants {
+                    visibility::join(tx, &conv, p.user_id.as_str(), seq(v)).await?;
+                }
+            }
+            E::ParticipantsAdded { user_ids, .. } => {
+                for u in user_ids {
+                    visibility::join(tx, &conv, u.as_str(), seq(v)).await?;
+                }
+            }
+            E::ParticipantRemoved { user_id, .. } | E::ParticipantLeft { user_id, .. } => {
+                visibility::depart(tx, &conv, user_id.as_str(), seq(v)).await?;
+            }
+            E::MessagesRead {
+                user_id, up_to_seq, ..
+            } => unread::read(tx, &conv, user_id.as_str(), seq(*up_to_seq)).await?,
             _ => {}
         }
         Ok(())
     }
+}
+
+/// A stream version as stored.
+fn seq(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The user-stream events it reads: messages hidden for their user.
+async fn apply_user(tx: &mut Tx, env: &Envelope) -> Result<(), DbError> {
+    let DomainEvent::User {
+        id: user,
+        event:
+            UserEvent::MessagesHiddenForMe {
+                conversation_id,
+                message_ids,
+                at,
+            },
+    } = &env.event
+    else {
+        return Ok(());
+    };
+    for m in message_ids {
+        visibility::hide(
+            tx,
+            user.as_str(),
+            &conversation_id.to_string(),
+            &m.to_string(),
+            micros(*at),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -133,6 +186,10 @@ impl Projector for MessagesProjector {
             "rm_reactions",
             "rm_mentions",
             "rm_search",
+            "rm_membership_ranges",
+            "rm_hidden_messages",
+            "rm_unread",
+            "rm_message_counts",
         ]
     }
 
@@ -141,7 +198,11 @@ impl Projector for MessagesProjector {
     }
 
     fn wants(&self, stream: &str, event_type: &str) -> bool {
-        stream.starts_with("conversation-") && is_message_event(event_type)
+        if stream.starts_with("conversation-") {
+            is_message_event(event_type) || is_visibility_event(event_type)
+        } else {
+            stream.starts_with("user-") && event_type == "MessagesHiddenForMe"
+        }
     }
 
     async fn apply(&self, tx: &mut Tx, env: &Envelope) -> Result<(), DbError> {
@@ -160,7 +221,9 @@ impl Projector for MessagesProjector {
     }
 
     /// Messages sent in the batch are folded with the batch's later events about them and
-    /// written with multi-row statements; events about older messages go one by one.
+    /// written with multi-row statements; the other events (about older messages, membership,
+    /// read markers, hides) go one by one, in log order, after them (the counters are exact
+    /// in any order: see `unread.rs`).
     async fn apply_batch(&self, tx: &mut Tx, events: &[&Envelope]) -> Result<(), DbError> {
         let search_now = !search_deferred(tx).await?;
         let mut new: Vec<NewMessage> = Vec::new();
@@ -168,9 +231,11 @@ impl Projector for MessagesProjector {
         let mut older: Vec<&Envelope> = Vec::new();
         for env in events {
             let DomainEvent::Conversation { event, .. } = &env.event else {
+                older.push(env);
                 continue;
             };
             let Some(message) = subject(event) else {
+                older.push(env);
                 continue;
             };
             match index.get(&message) {

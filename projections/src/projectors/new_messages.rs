@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use pawpost_domain::{ConversationEvent as E, MessageId};
 
 use super::search_index::search_text;
+use super::unread::{count_sent, Sent};
 use super::{enum_str, json, text};
 use crate::db::{insert_many, micros, Arg, DbError, Dialect, Tx};
 use crate::envelope::{DomainEvent, Envelope};
@@ -16,6 +17,7 @@ pub(super) struct NewMessage<'a> {
     id: MessageId,
     conv: String,
     row: Vec<Arg>,
+    sender: String,
     mentions: Vec<String>,
     seq: u64,
     edited_at: Option<i64>,
@@ -90,6 +92,7 @@ impl<'a> NewMessage<'a> {
             id: *message_id,
             conv,
             row,
+            sender: sender_id.to_string(),
             mentions: mentions.iter().map(|m| m.to_string()).collect(),
             seq: env.version,
             edited_at: None,
@@ -282,6 +285,25 @@ pub(super) async fn write_new<'a>(
             "ON CONFLICT (message_id) DO NOTHING",
         )
         .await?;
+    }
+    // The counters, conversation by conversation (a batch's messages of one conversation in
+    // ascending seqs).
+    let mut sent: Vec<(String, Vec<Sent>)> = Vec::new();
+    for m in written {
+        let facts = Sent {
+            id: m.id.to_string(),
+            seq: i64::try_from(m.seq).unwrap_or(i64::MAX),
+            sender: m.sender,
+            mentions: m.mentions,
+            deleted: m.deleted.is_some(),
+        };
+        match sent.iter_mut().find(|(conv, _)| *conv == m.conv) {
+            Some((_, list)) => list.push(facts),
+            None => sent.push((m.conv, vec![facts])),
+        }
+    }
+    for (conv, list) in &sent {
+        count_sent(tx, conv, list).await?;
     }
     Ok(existing)
 }
