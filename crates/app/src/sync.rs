@@ -36,8 +36,8 @@ pub const MAX_LIMIT: u32 = 500;
 pub const MAX_SCANNED: usize = 5_000;
 /// Log events read per store call.
 const READ_BATCH: usize = 500;
-/// The projector whose read model holds the membership stretches.
-const MEMBERSHIP_PROJECTOR: &str = "conversations";
+/// The projector whose read model holds the membership stretches (`rm_membership_ranges`).
+const MEMBERSHIP_PROJECTOR: &str = "messages";
 
 /// One change.
 #[derive(Debug, Serialize, ToSchema)]

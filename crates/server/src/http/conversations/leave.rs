@@ -34,7 +34,7 @@ pub(super) async fn leave(
     let id = path_id(&raw)?;
     let position = state.app.leave(&caller, id).await?;
     // The caller's list and participation (what they may read) are the conversations model's.
-    if let Some(accepted) = lagging(&state, Projection::Conversations, position).await {
+    if let Some(accepted) = lagging(&state, Projection::All, position).await {
         return Ok(accepted);
     }
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -82,7 +82,7 @@ pub(super) async fn read(
         .app
         .mark_conversation(&caller, id, message, true)
         .await?;
-    if let Some(accepted) = lagging(&state, Projection::Conversations, position).await {
+    if let Some(accepted) = lagging(&state, Projection::All, position).await {
         return Ok(accepted);
     }
     let counts = state.app.read_state(&caller, id).await?;
@@ -118,7 +118,7 @@ pub(super) async fn delivered(
         .app
         .mark_conversation(&caller, id, message, false)
         .await?;
-    if let Some(accepted) = lagging(&state, Projection::Conversations, position).await {
+    if let Some(accepted) = lagging(&state, Projection::All, position).await {
         return Ok(accepted);
     }
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -72,7 +72,7 @@ pub(super) async fn add_participants(
     let id = path_id(&raw)?;
     let users = user_ids(&req.user_ids, "userIds")?;
     let position = state.app.add_participants(&caller, id, users).await?;
-    if let Some(accepted) = lagging(&state, Projection::Conversations, position).await {
+    if let Some(accepted) = lagging(&state, Projection::All, position).await {
         return Ok(accepted);
     }
     let participants = state.app.participants(&caller, id).await?;
@@ -117,7 +117,7 @@ pub(super) async fn remove_participant(
         .ok_or_else(|| ApiError::invalid("userId", "userId is required"))?;
     let user = extract::user_id(&raw_user, "userId")?;
     let position = state.app.remove_participant(&caller, id, user).await?;
-    if let Some(accepted) = lagging(&state, Projection::Conversations, position).await {
+    if let Some(accepted) = lagging(&state, Projection::All, position).await {
         return Ok(accepted);
     }
     Ok(StatusCode::NO_CONTENT.into_response())
