@@ -5,6 +5,7 @@ mod messages;
 mod new_messages;
 mod search_index;
 mod unread;
+mod unread_sent;
 mod users;
 mod visibility;
 
