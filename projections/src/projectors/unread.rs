@@ -1,8 +1,9 @@
-//! The `messages` projector's counters (new messages enter them in `unread_sent.rs`): per (conversation, user) in `rm_unread` the unread and
+//! The `messages` projector's counters: per (conversation, user) in `rm_unread` the unread and
 //! mention counts the conversation list shows, the read marker they count from and the seq of
 //! the last message the user can see; per conversation in `rm_message_counts` its number of
 //! messages. The list reads them as they are, so it costs the same for a conversation of ten
-//! messages and one of a million.
+//! messages and one of a million. New messages enter them in `unread_sent.rs`; deletions and
+//! reads here; joins, departures and hides in `visibility.rs`.
 //!
 //! **Exact by construction.** The counters always equal what the list used to count at query
 //! time ([`crate::visible::unread_for`]) over this projector's own tables: messages, mentions,

@@ -11,12 +11,16 @@ use crate::db::{insert_many, Arg, DbError, Row, Tx};
 
 /// A message just written, as the counters see it.
 pub(super) struct Sent {
-    pub id: String,
-    pub seq: i64,
-    pub sender: String,
-    pub mentions: Vec<String>,
+    /// Its id.
+    pub(super) id: String,
+    /// Its seq (the stream version of its `MessageSent`).
+    pub(super) seq: i64,
+    /// Who sent it (their own messages never count for them).
+    pub(super) sender: String,
+    /// Whom it mentions.
+    pub(super) mentions: Vec<String>,
     /// Deleted for everyone in the same batch (written as a tombstone).
-    pub deleted: bool,
+    pub(super) deleted: bool,
 }
 
 /// A membership range: `(from_seq, to_seq)`, open while `to_seq` is `None`.
