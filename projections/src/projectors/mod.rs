@@ -6,6 +6,7 @@ mod messages;
 mod new_messages;
 mod search_index;
 mod unread;
+mod unread_sent;
 mod users;
 mod visibility;
 

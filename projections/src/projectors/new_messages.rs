@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use pawpost_domain::{ConversationEvent as E, MessageId};
 
 use super::search_index::search_text;
-use super::unread::{count_sent, Sent};
+use super::unread_sent::{count_sent, Sent};
 use super::{enum_str, json, text};
 use crate::db::{insert_many, micros, Arg, DbError, Dialect, Tx};
 use crate::envelope::{DomainEvent, Envelope};
@@ -286,8 +286,7 @@ pub(super) async fn write_new<'a>(
         )
         .await?;
     }
-    // The counters, conversation by conversation (a batch's messages of one conversation in
-    // ascending seqs).
+    // The counters, with the messages grouped by conversation.
     let mut sent: Vec<(String, Vec<Sent>)> = Vec::new();
     for m in written {
         let facts = Sent {
@@ -302,8 +301,6 @@ pub(super) async fn write_new<'a>(
             None => sent.push((m.conv, vec![facts])),
         }
     }
-    for (conv, list) in &sent {
-        count_sent(tx, conv, list).await?;
-    }
+    count_sent(tx, &sent).await?;
     Ok(existing)
 }

@@ -2,7 +2,8 @@
 //! mention counts the conversation list shows, the read marker they count from and the seq of
 //! the last message the user can see; per conversation in `rm_message_counts` its number of
 //! messages. The list reads them as they are, so it costs the same for a conversation of ten
-//! messages and one of a million.
+//! messages and one of a million. New messages enter them in `unread_sent.rs`; deletions and
+//! reads here; joins, departures and hides in `visibility.rs`.
 //!
 //! **Exact by construction.** The counters always equal what the list used to count at query
 //! time ([`crate::visible::unread_for`]) over this projector's own tables: messages, mentions,
@@ -19,106 +20,8 @@
 //! join or a departure at the messages after it (none, in log order); the last visible message
 //! is looked up again only when a hide or a departure takes it away, walking the index back.
 
-use std::collections::{HashMap, HashSet};
-
 use crate::db::{DbError, Tx};
 use crate::visible::{hidden_for, mentions, unread_for};
-
-/// A message just written, as the counters see it.
-pub(super) struct Sent {
-    pub id: String,
-    pub seq: i64,
-    pub sender: String,
-    pub mentions: Vec<String>,
-    /// Deleted for everyone in the same batch (written as a tombstone).
-    pub deleted: bool,
-}
-
-/// Counts messages just written to `conv` for every participant who can see
-/// them, and moves each one's last visible message.
-pub(super) async fn count_sent(tx: &mut Tx, conv: &str, sent: &[Sent]) -> Result<(), DbError> {
-    let (Some(lo), Some(hi)) = (
-        sent.iter().map(|m| m.seq).min(),
-        sent.iter().map(|m| m.seq).max(),
-    ) else {
-        return Ok(());
-    };
-    tx.execute(
-        "INSERT INTO rm_message_counts (conversation_id, message_count) VALUES ($1, $2)
-         ON CONFLICT (conversation_id)
-         DO UPDATE SET message_count = rm_message_counts.message_count + excluded.message_count",
-        &[conv.into(), (sent.len() as i64).into()],
-    )
-    .await?;
-    let readers = tx
-        .query(
-            "SELECT user_id, read_seq, last_seq FROM rm_unread WHERE conversation_id = $1",
-            &[conv.into()],
-        )
-        .await?;
-    if readers.is_empty() {
-        return Ok(());
-    }
-    let mut ranges: HashMap<String, Vec<(i64, Option<i64>)>> = HashMap::new();
-    for r in tx
-        .query(
-            "SELECT user_id, from_seq, to_seq FROM rm_membership_ranges WHERE conversation_id = $1",
-            &[conv.into()],
-        )
-        .await?
-    {
-        ranges
-            .entry(r.text(0)?)
-            .or_default()
-            .push((r.int(1)?, r.opt_int(2)?));
-    }
-    // A hide the log holds before the message itself (never, through the commands): the
-    // counts must still be those of the tables.
-    let hidden: HashSet<(String, String)> = tx
-        .query(
-            "SELECT user_id, message_id FROM rm_hidden_messages WHERE message_id IN
-               (SELECT id FROM rm_messages WHERE conversation_id = $1 AND seq BETWEEN $2 AND $3)",
-            &[conv.into(), lo.into(), hi.into()],
-        )
-        .await?
-        .into_iter()
-        .map(|r| Ok((r.text(0)?, r.text(1)?)))
-        .collect::<Result<_, DbError>>()?;
-    for r in readers {
-        let (user, read, last) = (r.text(0)?, r.int(1)?, r.opt_int(2)?);
-        let stretches = ranges.get(&user).map(Vec::as_slice).unwrap_or_default();
-        let (mut unread, mut mentioned, mut newest) = (0i64, 0i64, last);
-        for m in sent {
-            let in_range = stretches
-                .iter()
-                .any(|(from, to)| m.seq > *from && to.is_none_or(|to| m.seq <= to));
-            if !in_range || (!hidden.is_empty() && hidden.contains(&(user.clone(), m.id.clone()))) {
-                continue;
-            }
-            newest = newest.max(Some(m.seq));
-            if m.seq > read && m.sender != user && !m.deleted {
-                unread += 1;
-                mentioned += i64::from(m.mentions.contains(&user));
-            }
-        }
-        if unread != 0 || mentioned != 0 || newest != last {
-            tx.execute(
-                "UPDATE rm_unread SET unread_count = unread_count + $3,
-                    mention_count = mention_count + $4, last_seq = $5
-                 WHERE conversation_id = $1 AND user_id = $2",
-                &[
-                    conv.into(),
-                    user.into(),
-                    unread.into(),
-                    mentioned.into(),
-                    newest.into(),
-                ],
-            )
-            .await?;
-        }
-    }
-    Ok(())
-}
 
 /// Takes a message out of the counts that hold it, before it is deleted for everyone (a
 /// message already deleted, or not there, changes nothing). Its tombstone stays visible: the
