@@ -27,7 +27,7 @@ pub fn users(secret: &SecretString, run: &str, count: usize) -> anyhow::Result<V
         .map(|i| {
             let id = format!("lg-{run}-{i}");
             let role = if i % 2 == 0 { "owner" } else { "provider" };
-            let token = crate::token::sign(
+            let token = pawpost_loadgen::token::sign(
                 secret,
                 &id,
                 &format!("Load user {i}"),
