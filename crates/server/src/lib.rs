@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod cursor;
+pub mod dto;
 /// Command handling lives in `pawpost-commands`; re-exported for handlers.
 pub use pawpost_commands as commands;
 pub mod http;

@@ -36,8 +36,8 @@ pub struct AppState {
     /// The read models: queries, and waits for a position to be projected (read-your-writes).
     /// Whether this process also runs the projectors depends on the projection leases.
     pub projections: Arc<Projections>,
-    /// Users this process has seen a profile for (see `http::support::ensure_profile`).
-    pub known_users: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// The application layer: the use cases both adapters call.
+    pub app: pawpost_app::App,
     /// Typing and presence: ephemeral, in-process, broadcast to the real-time hub.
     pub signals: Arc<crate::signals::Signals>,
     /// The process's shared reader of the log (the workers and the live dispatcher follow it).
@@ -59,20 +59,30 @@ impl AppState {
         let codec = EventCodec::new(keyring.clone());
         let projections = Projections::new(store.clone(), codec.clone())?;
         let workers = Arc::new(projections.statuses());
+        let projections = Arc::new(projections);
+        let conversations = Arc::new(
+            CommandHandler::new(store.clone(), codec.clone())
+                .with_snapshots(ConversationState::SNAPSHOT_SCHEMA, SNAPSHOT_EVERY),
+        );
+        let users = Arc::new(CommandHandler::new(store.clone(), codec.clone()));
+        let app = pawpost_app::App::new(
+            store.clone(),
+            conversations.clone(),
+            users.clone(),
+            projections.clone(),
+            settings.read_your_writes,
+        );
         Ok(Self {
             workers,
-            projections: Arc::new(projections),
-            conversations: Arc::new(
-                CommandHandler::new(store.clone(), codec.clone())
-                    .with_snapshots(ConversationState::SNAPSHOT_SCHEMA, SNAPSHOT_EVERY),
-            ),
-            users: Arc::new(CommandHandler::new(store.clone(), codec.clone())),
+            projections,
+            conversations,
+            users,
+            app,
             store,
             settings: Arc::new(settings),
             jwt: Arc::new(jwt),
             keyring,
             codec,
-            known_users: Arc::default(),
             signals: Arc::default(),
             feed,
         })

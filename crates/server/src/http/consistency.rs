@@ -12,30 +12,16 @@ use utoipa::ToSchema;
 use crate::cursor;
 use crate::AppState;
 
-/// Whether a command's effect is visible to queries yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settled {
-    /// Every read model includes it (or the command changed nothing).
-    Visible,
-    /// The read models had not reached `Position` within the bound.
-    Lagging(Position),
-}
+pub use pawpost_app::Settled;
 
-/// Waits until the read models include `position` (none: nothing to wait for), at most the
-/// configured read-your-writes bound.
+/// Waits until every read model includes `position` (none: nothing to wait for), at most the
+/// configured read-your-writes bound. Commands whose answer reads one projection wait for that
+/// one only (`App::settle`).
 pub async fn settle(state: &AppState, position: Option<Position>) -> Settled {
-    let Some(position) = position else {
-        return Settled::Visible;
-    };
-    if state
-        .projections
-        .wait_for(position, state.settings.read_your_writes)
+    state
+        .app
+        .settle(pawpost_app::Projection::All, position)
         .await
-    {
-        Settled::Visible
-    } else {
-        Settled::Lagging(position)
-    }
 }
 
 /// The 202 body: the change is stored but not yet visible to queries.

@@ -29,6 +29,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use pawpost_app::Projection;
+
 use super::consistency::{self, settle, Accepted, Settled};
 use super::extract::{self, Body, Caller, Params};
 use super::problem::{ApiError, ApiResult, Problem};
@@ -1017,17 +1019,9 @@ async fn read(
     let id = path_id(&raw)?;
     require_participant(&state, &caller, id).await?;
     let message_id = marker_message(&state, &caller, id, &req).await?;
-    let at = Utc::now();
-    let outcome = support::message_command(&state, &caller, id, message_id, |message| {
-        ConversationCommand::MarkRead {
-            actor: caller.id.clone(),
-            message,
-            at,
-        }
-    })
-    .await?;
-    if let Some(accepted) = lagging(&state, outcome.position).await {
-        return Ok(accepted);
+    let position = state.app.mark(&caller, id, message_id, true).await?;
+    if let Settled::Lagging(p) = state.app.settle(Projection::Conversations, position).await {
+        return Ok(consistency::accepted(p));
     }
     let (user, conv) = (caller.id.to_string(), id.to_string());
     let counts = query(&state, move |tx| {
@@ -1078,17 +1072,9 @@ async fn delivered(
     let id = path_id(&raw)?;
     require_participant(&state, &caller, id).await?;
     let message_id = marker_message(&state, &caller, id, &req).await?;
-    let at = Utc::now();
-    let outcome = support::message_command(&state, &caller, id, message_id, |message| {
-        ConversationCommand::MarkDelivered {
-            actor: caller.id.clone(),
-            message,
-            at,
-        }
-    })
-    .await?;
-    if let Some(accepted) = lagging(&state, outcome.position).await {
-        return Ok(accepted);
+    let position = state.app.mark(&caller, id, message_id, false).await?;
+    if let Settled::Lagging(p) = state.app.settle(Projection::Conversations, position).await {
+        return Ok(consistency::accepted(p));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -17,6 +17,7 @@ pub mod extract;
 mod health;
 mod openapi;
 pub mod problem;
+mod register;
 pub mod support;
 
 mod conversations;
@@ -56,6 +57,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api();
     let doc = Arc::new(doc);
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        register::register_caller,
+    ));
     Router::new()
         .merge(health::router())
         .merge(api)

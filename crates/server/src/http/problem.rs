@@ -5,6 +5,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use pawpost_app::{AppError, ErrorKind};
 use pawpost_commands::CommandError;
 use pawpost_domain::DomainError;
 use serde::Serialize;
@@ -165,54 +166,42 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let status = match e.kind {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            code: e.code,
+            detail: e.detail,
+            field: e.field,
+        }
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
-        let code = e.code();
-        match e {
-            DomainError::NotFound(what) => ApiError::not_found(what),
-            DomainError::Forbidden(why) => ApiError::forbidden(code, format!("forbidden: {why}")),
-            DomainError::NotParticipant | DomainError::Blocked => {
-                ApiError::forbidden(code, e.to_string())
-            }
-            DomainError::Invalid(v) => {
-                let detail = v.to_string();
-                ApiError::invalid(v.field, detail)
-            }
-            DomainError::Conflict(_) | DomainError::AlreadyDeleted => {
-                ApiError::conflict(code, e.to_string())
-            }
-            // The read models did not catch up with the conversation in time (support.rs).
-            DomainError::StaleFacts => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "contention",
-                "the conversation is changing too fast to decide on this message; retry",
-            ),
-        }
+        AppError::from(e).into()
     }
 }
 
 impl From<CommandError> for ApiError {
     fn from(e: CommandError) -> Self {
-        match e {
-            CommandError::Domain(d) => d.into(),
-            CommandError::Conflict(_) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "contention",
-                "too many concurrent changes to this conversation; retry",
-            ),
-            other if other.is_unavailable() => ApiError::unavailable(other),
-            other => ApiError::internal(other),
-        }
+        AppError::from(e).into()
     }
 }
 
 impl From<pawpost_projections::db::DbError> for ApiError {
     fn from(e: pawpost_projections::db::DbError) -> Self {
-        if e.is_unavailable() {
-            ApiError::unavailable(e)
-        } else {
-            ApiError::internal(e)
-        }
+        AppError::from(e).into()
     }
 }
 
@@ -229,11 +218,7 @@ impl From<pawpost_projections::ProjectionError> for ApiError {
 
 impl From<pawpost_store::StoreError> for ApiError {
     fn from(e: pawpost_store::StoreError) -> Self {
-        if e.is_unavailable() {
-            ApiError::unavailable(e)
-        } else {
-            ApiError::internal(e)
-        }
+        AppError::from(e).into()
     }
 }
 

@@ -136,11 +136,7 @@ async fn put_user(
     if let Settled::Lagging(p) = settle(&state, outcome.position).await {
         return Ok(consistency::accepted(p));
     }
-    state
-        .known_users
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(user.to_string());
+    state.app.remember(user.as_str());
     let id = user.to_string();
     let view = query(&state, move |tx| {
         Box::pin(async move { users::get(tx, &id).await })

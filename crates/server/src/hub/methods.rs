@@ -6,10 +6,8 @@
 //! stored; the pushes that follow (`MessagesRead`, `MessageEdited`, …) come from the log through
 //! the dispatcher, like those of REST commands.
 
-use chrono::Utc;
-use pawpost_domain::conversation::MessageLookup;
 use pawpost_domain::values::{MessageBody, Reaction};
-use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserCommand};
+use pawpost_domain::{ConversationId, MessageId};
 use pawpost_signalr::{bind, HubError};
 use serde_json::Value;
 
@@ -73,20 +71,12 @@ async fn conversation_of(
     Ok(conversation)
 }
 
-/// Runs a command about `message` (built from its looked-up facts) as the caller; a void
-/// answer.
-async fn run(
-    hub: &MessagingHub,
-    caller: &Caller,
-    conversation: ConversationId,
-    message: MessageId,
-    build: impl Fn(MessageLookup) -> ConversationCommand,
-) -> Result<Option<Value>, HubError> {
-    support::message_command(&hub.state, caller, conversation, message, build)
-        .await
-        .map_err(hub_error)?;
-    Ok(None)
+/// A command's answer on the hub: nothing (the pushes that follow carry the change).
+fn done(result: Result<Option<pawpost_store::Position>, pawpost_app::AppError>) -> Answer {
+    result.map(|_| None).map_err(|e| hub_error(e.into()))
 }
+
+type Answer = Result<Option<Value>, HubError>;
 
 /// `MarkAsRead(conversationId, lastReadMessageId)` / `MarkAsDelivered(conversationId,
 /// messageId)`.
@@ -96,103 +86,48 @@ async fn marker(
     target: &str,
     args: Vec<Value>,
     read: bool,
-) -> Result<Option<Value>, HubError> {
+) -> Answer {
     let (conversation, message): (String, String) = bind(target, args)?;
     let conversation = conversation_id(&conversation).map_err(hub_error)?;
     let message = message_id(&message, "messageId").map_err(hub_error)?;
-    support::require_participant(&hub.state, caller, conversation)
-        .await
-        .map_err(hub_error)?;
-    let (actor, at) = (caller.id.clone(), Utc::now());
-    run(hub, caller, conversation, message, |message| {
-        let actor = actor.clone();
-        if read {
-            ConversationCommand::MarkRead { actor, message, at }
-        } else {
-            ConversationCommand::MarkDelivered { actor, message, at }
-        }
-    })
-    .await
+    done(
+        hub.state
+            .app
+            .mark(caller, conversation, message, read)
+            .await,
+    )
 }
 
 /// `EditMessage(messageId, content)`: the author only.
-async fn edit(
-    hub: &MessagingHub,
-    caller: &Caller,
-    target: &str,
-    args: Vec<Value>,
-) -> Result<Option<Value>, HubError> {
+async fn edit(hub: &MessagingHub, caller: &Caller, target: &str, args: Vec<Value>) -> Answer {
     let (message, content): (String, String) = bind(target, args)?;
     let message = message_id(&message, "messageId").map_err(hub_error)?;
     let body = MessageBody::parse(&content)
         .map_err(|e| hub_error(ApiError::invalid("content", e.to_string())))?;
     let conversation = conversation_of(hub, caller, message).await?;
-    let at = Utc::now();
-    run(hub, caller, conversation, message, |message| {
-        ConversationCommand::EditMessage {
-            actor: caller.id.clone(),
-            message,
-            body: body.clone(),
-            at,
-        }
-    })
-    .await
+    done(
+        hub.state
+            .app
+            .edit_message(caller, conversation, message, body)
+            .await,
+    )
 }
 
 /// `DeleteMessage(messageId, forEveryone?)`: for everyone (author, group admin) or, by
 /// default, for the caller only.
-async fn delete(
-    hub: &MessagingHub,
-    caller: &Caller,
-    target: &str,
-    mut args: Vec<Value>,
-) -> Result<Option<Value>, HubError> {
+async fn delete(hub: &MessagingHub, caller: &Caller, target: &str, mut args: Vec<Value>) -> Answer {
     if args.len() == 1 {
         args.push(Value::Bool(false));
     }
     let (message, for_everyone): (String, bool) = bind(target, args)?;
     let message = message_id(&message, "messageId").map_err(hub_error)?;
     let conversation = conversation_of(hub, caller, message).await?;
-    if for_everyone {
-        let at = Utc::now();
-        return run(hub, caller, conversation, message, |message| {
-            ConversationCommand::DeleteForEveryone {
-                actor: caller.id.clone(),
-                message,
-                at,
-            }
-        })
-        .await;
-    }
-    let (user, id) = (caller.id.to_string(), message.to_string());
-    let visible = support::query(&hub.state, move |tx| {
-        Box::pin(
-            async move { pawpost_projections::queries::messages::get(tx, &user, &id, false).await },
-        )
+    let app = &hub.state.app;
+    done(if for_everyone {
+        app.delete_for_everyone(caller, conversation, message).await
+    } else {
+        app.delete_for_me(caller, conversation, message).await
     })
-    .await
-    .map_err(hub_error)?
-    .is_some();
-    if !visible {
-        return Err(hub_error(ApiError::not_found("message")));
-    }
-    let command = UserCommand::DeleteForMe {
-        actor: caller.id.clone(),
-        conversation_id: conversation,
-        message_ids: vec![message],
-        visible_to_actor: true,
-        at: Utc::now(),
-    };
-    support::user_command(
-        &hub.state,
-        caller,
-        &caller.id,
-        support::fresh_command_id(),
-        command,
-    )
-    .await
-    .map_err(hub_error)?;
-    Ok(None)
 }
 
 /// `AddReaction(messageId, reaction)` / `RemoveReaction(messageId, reaction)`.
@@ -202,32 +137,18 @@ async fn react(
     target: &str,
     args: Vec<Value>,
     add: bool,
-) -> Result<Option<Value>, HubError> {
+) -> Answer {
     let (message, reaction): (String, String) = bind(target, args)?;
     let message = message_id(&message, "messageId").map_err(hub_error)?;
     let reaction = Reaction::parse(&reaction)
         .map_err(|e| hub_error(ApiError::invalid("reaction", e.to_string())))?;
     let conversation = conversation_of(hub, caller, message).await?;
-    let (actor, at) = (caller.id.clone(), Utc::now());
-    run(hub, caller, conversation, message, |message| {
-        let (actor, reaction) = (actor.clone(), reaction.clone());
-        if add {
-            ConversationCommand::AddReaction {
-                actor,
-                message,
-                reaction,
-                at,
-            }
-        } else {
-            ConversationCommand::RemoveReaction {
-                actor,
-                message,
-                reaction,
-                at,
-            }
-        }
-    })
-    .await
+    done(
+        hub.state
+            .app
+            .react(caller, conversation, message, reaction, add)
+            .await,
+    )
 }
 
 /// `Sync(cursor?)`: the caller's changes after the cursor (a page of the REST sync feed:

@@ -21,9 +21,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::http::extract::{caller_from_token, conversation_id, Caller};
-use crate::http::messages::{send_message, Answer, SendRequest, SendResult};
+use pawpost_app::messages::{Answer, SendOutcome};
+
+use crate::dto::send::{self as dto, SendRequest, SentMessage};
 use crate::http::problem::ApiError;
-use crate::http::support;
 use crate::AppState;
 
 pub use dispatch::spawn_dispatcher;
@@ -100,7 +101,8 @@ impl Hub for MessagingHub {
     }
 
     async fn on_connected(&self, connection: &Connection<Caller>) {
-        if let Err(e) = support::ensure_profile(&self.state, &connection.user).await {
+        // The hub's one place to register its users from their tokens.
+        if let Err(e) = self.state.app.register(&connection.user).await {
             tracing::warn!(error = %e, "recording a profile from a hub token failed");
         }
         let conversations =
@@ -128,20 +130,19 @@ impl Hub for MessagingHub {
                 let (args,): (SendArgs,) = bind(target, arguments)?;
                 let conversation: ConversationId =
                     conversation_id(&args.conversation_id).map_err(hub_error)?;
-                match send_message(
-                    &self.state,
-                    caller,
-                    conversation,
-                    args.request,
-                    Answer::Durable,
-                )
-                .await
-                .map_err(hub_error)?
+                let message = dto::parse(&args.request).map_err(hub_error)?;
+                match self
+                    .state
+                    .app
+                    .send_message(caller, conversation, message, Answer::Durable)
+                    .await
+                    .map_err(|e| hub_error(e.into()))?
                 {
-                    SendResult::Visible(_, sent) => Ok(Some(
-                        serde_json::to_value(sent).map_err(|e| HubError::new(e.to_string()))?,
+                    SendOutcome::Sent(sent) => Ok(Some(
+                        serde_json::to_value(SentMessage::from(*sent))
+                            .map_err(|e| HubError::new(e.to_string()))?,
                     )),
-                    SendResult::Lagging(p) => Ok(Some(
+                    SendOutcome::Lagging(p) => Ok(Some(
                         json!({"status": "accepted", "position": crate::cursor::encode(p)}),
                     )),
                 }
