@@ -105,7 +105,10 @@ async fn create(
             }
             anyhow::bail!("creating a conversation answered {status} without an id: {text}");
         }
-        if status.is_server_error() && attempt < 5 {
+        // A user registered by their first connection may not be visible yet (the server
+        // answers before its users' read model shows them under load): try again.
+        let unknown_user = status.as_u16() == 422 && text.contains("unknown user");
+        if (status.is_server_error() || unknown_user) && attempt < 10 {
             tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
             continue;
         }

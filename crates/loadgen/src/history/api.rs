@@ -61,6 +61,20 @@ impl Api {
 
     /// Opens (or finds) the direct conversation between the token's user and `other`; its id.
     pub async fn direct(&self, token: &str, other: &str) -> anyhow::Result<String> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.direct_once(token, other).await {
+                // The other user's registration may not be visible yet: try again.
+                Err(e) if attempt < 10 && e.to_string().contains("unknown user") => {
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn direct_once(&self, token: &str, other: &str) -> anyhow::Result<String> {
         let answer = self
             .http
             .post(self.url("/conversations"))
