@@ -2,7 +2,8 @@
 //! runner in `_pawpost_migrations`) keep working: `tests/fixtures/wave1` holds one of each, made
 //! through the REST API of that version. Opened by today's server, the migration history is
 //! adopted, the newer migrations apply, and everything written then reads back: conversations
-//! with their unread counts, sealed message content (edited), reactions, drafts.
+//! with their unread counts, sealed message content (edited), reactions, drafts. The unread
+//! counters migration 0008 fills in equal a rebuild's.
 
 #![allow(clippy::unwrap_used)]
 
@@ -148,6 +149,92 @@ async fn a_postgres_database_of_wave_1_upgrades_in_place() {
     let url = restored_postgres_fixture().await;
     let api = serve(tempfile::tempdir().unwrap(), url, "postgres").await;
     written_by_wave_1_reads_back(&api, "postgres").await;
+}
+
+/// The counters migration 0008 fills in from the tables wave 1's projectors wrote (no rebuild)
+/// are the ones a rebuild from the log computes, and the projectors resuming from where the
+/// migration left them change none of them.
+async fn migrated_counters_equal_a_rebuild(url: String, backend: &str) {
+    use pawpost_codec::EventCodec;
+    use pawpost_projections::Projections;
+    use pawpost_store::{KeyRing, MasterKey};
+    use secrecy::ExposeSecret;
+
+    let store = pawpost_store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let key = MasterKey::from_base64(master_key(backend).expose_secret()).unwrap();
+    let projections = Projections::new(
+        store.clone(),
+        EventCodec::new(KeyRing::new(&key, store.clone())),
+    )
+    .unwrap();
+    let dump = || async {
+        let mut out = Vec::new();
+        let mut tx = store.db().read().await.unwrap();
+        for table in [
+            "rm_unread",
+            "rm_message_counts",
+            "rm_membership_ranges",
+            "rm_hidden_messages",
+            "rm_participants",
+        ] {
+            let mut rows: Vec<String> = tx
+                .query(&format!("SELECT * FROM {table}"), &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| format!("{table}: {:?}", r.values()))
+                .collect();
+            rows.sort();
+            out.extend(rows);
+        }
+        out
+    };
+    let migrated = dump().await;
+    let mut tx = store.db().read().await.unwrap();
+    let alice: Vec<i64> = tx
+        .query(
+            "SELECT unread_count FROM rm_unread WHERE user_id = 'alice' ORDER BY unread_count DESC",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.int(0).unwrap())
+        .collect();
+    drop(tx);
+    assert_eq!(
+        alice,
+        [1, 0],
+        "Alice's unread message counted by the migration"
+    );
+    for name in projections.names() {
+        projections.catch_up(name, |_| {}).await.unwrap();
+    }
+    assert_eq!(
+        dump().await,
+        migrated,
+        "resuming changed the migrated tables"
+    );
+    for name in projections.names() {
+        projections.reset(name).await.unwrap();
+        projections.catch_up(name, |_| {}).await.unwrap();
+    }
+    assert_eq!(dump().await, migrated, "migrated (left) vs rebuilt (right)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counters_a_sqlite_upgrade_fills_in_equal_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pawpost.db");
+    std::fs::copy(format!("{FIXTURES}/sqlite/pawpost.db"), &db).unwrap();
+    migrated_counters_equal_a_rebuild(format!("sqlite:{}", db.display()), "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counters_a_postgres_upgrade_fills_in_equal_a_rebuild() {
+    let url = restored_postgres_fixture().await;
+    migrated_counters_equal_a_rebuild(url, "postgres").await;
 }
 
 /// The transaction ids the fixture's events were appended in are all below this.

@@ -7,15 +7,24 @@
 //! Layout: [`App`] (the handles every use case needs), `error` ([`AppError`]), `role` and
 //! `actor` (who asks), `registration` (users known from their tokens, in one place), `settle`
 //! (read-your-writes waits for one projection), [`messages`] (send, edit, delete, react, mark
-//! read/delivered; where the message pipeline and the attachment check plug in).
+//! read/delivered; where the message pipeline and the attachment check plug in),
+//! [`conversations`] (create, list, details, membership, mute/archive/pin, markers),
+//! [`users`] (profiles, blocks, drafts), [`sync`] (the change feed) and [`cursor`], and the
+//! participation checks and calls the hub needs.
 
 mod actor;
+mod calls;
 pub mod command_id;
+pub mod conversations;
+pub mod cursor;
 mod error;
 pub mod messages;
+mod participation;
 mod registration;
 mod role;
 mod settle;
+pub mod sync;
+pub mod users;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -42,6 +51,7 @@ pub struct App {
     pub(crate) projections: Arc<Projections>,
     pub(crate) read_your_writes: Duration,
     pub(crate) known_users: Arc<Mutex<HashSet<String>>>,
+    pub(crate) codec: pawpost_codec::EventCodec,
 }
 
 impl App {
@@ -52,6 +62,7 @@ impl App {
         conversations: Arc<CommandHandler<ConversationState>>,
         users: Arc<CommandHandler<UserState>>,
         projections: Arc<Projections>,
+        codec: pawpost_codec::EventCodec,
         read_your_writes: Duration,
     ) -> Self {
         App {
@@ -61,6 +72,7 @@ impl App {
             projections,
             read_your_writes,
             known_users: Arc::default(),
+            codec,
         }
     }
 

@@ -6,12 +6,14 @@ use pawpost_store::Position;
 
 use crate::App;
 
-/// A read model a command's answer may wait for.
+/// A read model a command's answer may wait for. Membership changes and read markers change
+/// both the participants (`Conversations`) and the counters (`Messages`): they wait for `All`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Projection {
-    /// Conversations, participants, markers and the per-user list (`conversations`).
+    /// Conversations, their details and participants (`conversations`).
     Conversations,
-    /// Messages, reactions, edits, search (`messages`).
+    /// Messages, reactions, edits, search, and what depends on who sees which message:
+    /// membership ranges, hidden messages, unread and mention counters (`messages`).
     Messages,
     /// Profiles, blocks, drafts, mutes, hidden messages (`users`).
     Users,

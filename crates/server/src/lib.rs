@@ -19,7 +19,8 @@
 //! * `telemetry.rs`: [`telemetry::init`], the tracing subscriber of the binary.
 
 pub mod auth;
-pub mod cursor;
+/// Sync cursors (opaque log positions), shared with the application layer.
+pub use pawpost_app::cursor;
 pub mod dto;
 /// Command handling lives in `pawpost-commands`; re-exported for handlers.
 pub use pawpost_commands as commands;

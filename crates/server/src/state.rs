@@ -70,6 +70,7 @@ impl AppState {
             conversations.clone(),
             users.clone(),
             projections.clone(),
+            codec.clone(),
             settings.read_your_writes,
         );
         Ok(Self {

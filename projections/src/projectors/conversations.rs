@@ -1,5 +1,6 @@
-//! `conversations`: conversation details, participants with roles and markers, membership
-//! ranges (which messages each participant may see).
+//! `conversations`: conversation details, participants with roles, membership state and
+//! markers. (Which messages each participant may see, their membership ranges, is the
+//! `messages` projector's: it counts unread messages with them.)
 
 use pawpost_codec::Reveal;
 use pawpost_domain::{ConversationEvent as E, ConversationId, UserId};
@@ -19,26 +20,25 @@ async fn join(
     version: u64,
     at: i64,
 ) -> Result<(), DbError> {
+    // A join applied again after a later leave or re-join must not revive the participant:
+    // `membership_version` is the version of the last join or departure applied.
     tx.execute(
-        "INSERT INTO rm_membership_ranges (conversation_id, user_id, from_seq, to_seq)
-         VALUES ($1, $2, $3, NULL) ON CONFLICT (conversation_id, user_id, from_seq) DO NOTHING",
+        "INSERT INTO rm_participants (conversation_id, user_id, role, active, joined_at, left_at,
+            membership_version)
+         VALUES ($1, $2, $3, TRUE, $4, NULL, $5)
+         ON CONFLICT (conversation_id, user_id)
+         DO UPDATE SET role = excluded.role, active = TRUE, joined_at = excluded.joined_at,
+            left_at = NULL, membership_version = excluded.membership_version
+         WHERE rm_participants.membership_version < excluded.membership_version",
         &[
             conv.to_string().into(),
             user.to_string().into(),
+            role.into(),
+            at.into(),
             version.into(),
         ],
     )
     .await?;
-    // A join applied again after a later leave or re-join must not revive the participant.
-    tx.execute(
-        "INSERT INTO rm_participants (conversation_id, user_id, role, active, joined_at, left_at)
-         VALUES ($1, $2, $3, TRUE, $4, NULL)
-         ON CONFLICT (conversation_id, user_id)
-         DO UPDATE SET role = excluded.role, active = TRUE, joined_at = excluded.joined_at, left_at = NULL
-         WHERE NOT EXISTS (SELECT 1 FROM rm_membership_ranges r
-            WHERE r.conversation_id = $1 AND r.user_id = $2 AND (r.from_seq > $5 OR r.to_seq > $5))",
-        &[conv.to_string().into(), user.to_string().into(), role.into(), at.into(), version.into()],
-    ).await?;
     Ok(())
 }
 
@@ -49,22 +49,10 @@ async fn depart(
     version: u64,
     at: i64,
 ) -> Result<(), DbError> {
-    // Only the stretch this departure ends (applied again after a re-join, it changes nothing).
+    // Applied again after a re-join, it changes nothing.
     tx.execute(
-        "UPDATE rm_membership_ranges SET to_seq = $3
-         WHERE conversation_id = $1 AND user_id = $2 AND to_seq IS NULL AND from_seq < $3",
-        &[
-            conv.to_string().into(),
-            user.to_string().into(),
-            version.into(),
-        ],
-    )
-    .await?;
-    tx.execute(
-        "UPDATE rm_participants SET active = FALSE, left_at = $3
-         WHERE conversation_id = $1 AND user_id = $2
-           AND NOT EXISTS (SELECT 1 FROM rm_membership_ranges r
-                WHERE r.conversation_id = $1 AND r.user_id = $2 AND r.from_seq > $4)",
+        "UPDATE rm_participants SET active = FALSE, left_at = $3, membership_version = $4
+         WHERE conversation_id = $1 AND user_id = $2 AND membership_version < $4",
         &[
             conv.to_string().into(),
             user.to_string().into(),
@@ -111,11 +99,7 @@ impl Projector for ConversationsProjector {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &[
-            "rm_conversations",
-            "rm_participants",
-            "rm_membership_ranges",
-        ]
+        &["rm_conversations", "rm_participants"]
     }
 
     fn reveal(&self) -> Reveal {

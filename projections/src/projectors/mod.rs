@@ -3,7 +3,11 @@
 mod conversations;
 mod message_streams;
 mod messages;
+mod new_messages;
+mod search_index;
+mod unread;
 mod users;
+mod visibility;
 
 use pawpost_codec::Reveal;
 use serde::Serialize;
@@ -64,12 +68,26 @@ pub fn all() -> Vec<std::sync::Arc<dyn Projector>> {
     ]
 }
 
-/// Conversation events about messages: the `messages` projector reads exactly these, the
-/// `conversations` projector everything else of a conversation stream.
+/// Conversation events about messages: the `messages` projector reads these (and the
+/// [`is_visibility_event`] ones), the `conversations` projector everything else of a
+/// conversation stream.
 pub(crate) fn is_message_event(event_type: &str) -> bool {
     matches!(
         event_type,
         "MessageSent" | "MessageEdited" | "MessageDeleted" | "ReactionAdded" | "ReactionRemoved"
+    )
+}
+
+/// Conversation events that change which messages a user sees or has read: the `messages`
+/// projector reads them too, for its membership ranges and counters.
+pub(crate) fn is_visibility_event(event_type: &str) -> bool {
+    matches!(
+        event_type,
+        "ConversationCreated"
+            | "ParticipantsAdded"
+            | "ParticipantRemoved"
+            | "ParticipantLeft"
+            | "MessagesRead"
     )
 }
 

@@ -1,5 +1,6 @@
-//! `users`: each user's private settings per conversation (mute, archive, pin), messages hidden
-//! for them, blocks, drafts, and the user directory.
+//! `users`: each user's private settings per conversation (mute, archive, pin), blocks, drafts,
+//! and the user directory. (The messages hidden for a user are the `messages` projector's: they
+//! change unread counts.)
 
 use pawpost_codec::Reveal;
 use pawpost_domain::{ConversationId, UserEvent as E, UserId};
@@ -43,7 +44,6 @@ impl Projector for UsersProjector {
     fn tables(&self) -> &'static [&'static str] {
         &[
             "rm_user_conversations",
-            "rm_hidden_messages",
             "rm_blocks",
             "rm_drafts",
             "rm_users",
@@ -54,8 +54,8 @@ impl Projector for UsersProjector {
         Reveal::Content
     }
 
-    fn wants(&self, stream: &str, _event_type: &str) -> bool {
-        stream.starts_with("user-")
+    fn wants(&self, stream: &str, event_type: &str) -> bool {
+        stream.starts_with("user-") && event_type != "MessagesHiddenForMe"
     }
 
     async fn apply(&self, tx: &mut Tx, env: &Envelope) -> Result<(), DbError> {
@@ -121,25 +121,8 @@ impl Projector for UsersProjector {
                 )
                 .await?
             }
-            E::MessagesHiddenForMe {
-                conversation_id,
-                message_ids,
-                at,
-            } => {
-                for m in message_ids {
-                    tx.execute(
-                        "INSERT INTO rm_hidden_messages (user_id, message_id, conversation_id, at)
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, message_id) DO NOTHING",
-                        &[
-                            user.to_string().into(),
-                            m.to_string().into(),
-                            conversation_id.to_string().into(),
-                            micros(*at).into(),
-                        ],
-                    )
-                    .await?;
-                }
-            }
+            // Kept by the `messages` projector, with the unread counts it changes.
+            E::MessagesHiddenForMe { .. } => {}
             E::UserBlocked {
                 user_id,
                 reason,

@@ -1,11 +1,11 @@
-//! The conversation list per user (with exact unread counts), conversation detail and
-//! participants.
+//! The conversation list per user (with exact unread counts, read from the counters the
+//! `messages` projector maintains), conversation detail and participants.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{time, VISIBLE};
-use crate::db::{Arg, DbError, Tx};
+use super::time;
+use crate::db::{Arg, DbError, Row, Tx};
 use crate::render;
 
 /// Filters and paging of the list.
@@ -68,6 +68,9 @@ pub struct ConversationPage {
     pub has_more: bool,
 }
 
+/// The list's rows: counters and the last visible message come from the `messages`
+/// projector's `rm_unread` row of (conversation, user), the message itself joined by its seq,
+/// the message count from `rm_message_counts`. Nothing here counts or scans messages.
 fn summary_sql(extra: &str, order_and_limit: &str) -> String {
     format!(
         "SELECT * FROM (SELECT c.id AS id, c.kind, c.booking_id,
@@ -80,47 +83,39 @@ fn summary_sql(extra: &str, order_and_limit: &str) -> String {
             c.image_url, c.created_at AS created_at, c.updated_at, p.role,
             COALESCE(uc.muted, FALSE), uc.muted_until, uc.mute_level,
             COALESCE(uc.archived, FALSE) AS archived, COALESCE(uc.pinned, FALSE) AS pinned,
-            (SELECT count(*) FROM rm_messages m WHERE m.conversation_id = c.id),
-            (SELECT count(*) FROM rm_messages m
-              WHERE m.conversation_id = c.id AND m.seq > p.read_seq AND m.sender_id <> $1
-                AND m.deleted_at IS NULL AND {VISIBLE}),
-            (SELECT count(*) FROM rm_mentions mn JOIN rm_messages m ON m.id = mn.message_id
-              WHERE mn.user_id = $1 AND mn.conversation_id = c.id AND m.seq > p.read_seq
-                AND m.sender_id <> $1 AND m.deleted_at IS NULL AND {VISIBLE}),
-            (SELECT max(m.seq) FROM rm_messages m WHERE m.conversation_id = c.id AND {VISIBLE}) AS last_seq,
-            (SELECT m.created_at FROM rm_messages m WHERE m.conversation_id = c.id AND {VISIBLE}
-              ORDER BY m.seq DESC LIMIT 1) AS last_at
+            COALESCE(mc.message_count, 0), COALESCE(n.unread_count, 0),
+            COALESCE(n.mention_count, 0),
+            lm.id AS last_id, lm.seq AS last_seq, lm.sender_id AS last_sender,
+            lm.kind AS last_kind, lm.content AS last_content, lm.deleted_at AS last_deleted,
+            lm.content_erased AS last_erased, lm.created_at AS last_at
          FROM rm_participants p
          JOIN rm_conversations c ON c.id = p.conversation_id
          LEFT JOIN rm_user_conversations uc ON uc.user_id = p.user_id AND uc.conversation_id = c.id
+         LEFT JOIN rm_unread n ON n.conversation_id = c.id AND n.user_id = p.user_id
+         LEFT JOIN rm_messages lm ON lm.conversation_id = c.id AND lm.seq = n.last_seq
+         LEFT JOIN rm_message_counts mc ON mc.conversation_id = c.id
          WHERE p.user_id = $1 AND p.active = TRUE {extra}) AS s
          {order_and_limit}"
     )
 }
 
-async fn last_message(tx: &mut Tx, conv: &str, seq: i64) -> Result<Option<LastMessage>, DbError> {
-    let row = tx
-        .query_opt(
-            "SELECT id, seq, sender_id, kind, content, deleted_at, content_erased, created_at
-         FROM rm_messages WHERE conversation_id = $1 AND seq = $2",
-            &[conv.into(), seq.into()],
-        )
-        .await?;
-    row.map(|r| {
-        Ok(LastMessage {
-            id: r.text(0)?,
-            seq: r.int(1)? as u64,
-            sender_id: r.text(2)?,
-            preview: render::preview(
-                &r.text(3)?,
-                r.opt_text(4)?.as_deref(),
-                r.opt_int(5)?.is_some(),
-                r.bool(6)?,
-            ),
-            created_at: time(r.opt_int(7)?),
-        })
-    })
-    .transpose()
+/// The last message of a row (columns 16 to 23), if it has one.
+fn last_message(r: &Row) -> Result<Option<LastMessage>, DbError> {
+    let Some(id) = r.opt_text(16)? else {
+        return Ok(None);
+    };
+    Ok(Some(LastMessage {
+        id,
+        seq: r.int(17)? as u64,
+        sender_id: r.text(18)?,
+        preview: render::preview(
+            &r.text(19)?,
+            r.opt_text(20)?.as_deref(),
+            r.opt_int(21)?.is_some(),
+            r.bool(22)?,
+        ),
+        created_at: time(r.opt_int(23)?),
+    }))
 }
 
 async fn summaries(
@@ -131,12 +126,9 @@ async fn summaries(
     let rows = tx.query(sql, params).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let id = r.text(0)?;
-        let last = match r.opt_int(16)? {
-            Some(seq) => last_message(tx, &id, seq).await?,
-            None => None,
-        };
+        let last = last_message(&r)?;
         out.push(ConversationSummary {
+            id: r.text(0)?,
             kind: r.text(1)?,
             booking_id: r.opt_text(2)?,
             title: r.opt_text(3)?,
@@ -155,7 +147,6 @@ async fn summaries(
             last_message_at: last.as_ref().and_then(|l| l.created_at),
             last_message_preview: last.as_ref().map(|l| l.preview.clone()),
             last_message: last,
-            id,
         });
     }
     Ok(out)
@@ -217,16 +208,15 @@ pub async fn summary(
         .next())
 }
 
-/// Unread messages over all of the user's current conversations.
+/// Unread messages over all of the user's current conversations: the sum of their counters.
 pub async fn unread_total(tx: &mut Tx, user: &str) -> Result<u64, DbError> {
-    let sql = format!(
-        "SELECT count(*) FROM rm_participants p
-         JOIN rm_messages m ON m.conversation_id = p.conversation_id
-         WHERE p.user_id = $1 AND p.active = TRUE AND m.seq > p.read_seq AND m.sender_id <> $1
-           AND m.deleted_at IS NULL AND {VISIBLE}"
-    );
     Ok(tx
-        .query_opt(&sql, &[user.into()])
+        .query_opt(
+            "SELECT CAST(COALESCE(sum(n.unread_count), 0) AS BIGINT) FROM rm_participants p
+             JOIN rm_unread n ON n.conversation_id = p.conversation_id AND n.user_id = p.user_id
+             WHERE p.user_id = $1 AND p.active = TRUE",
+            &[user.into()],
+        )
         .await?
         .map(|r| r.int(0))
         .transpose()?

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::conversations::is_participant;
-use super::{time, VISIBLE};
+use super::time;
 use crate::db::{Arg, DbError, Row, Tx};
 use crate::render::{self, AttachmentView, LocationView};
+use crate::visible::visible_to;
 
 /// Paging of a conversation's messages, by `seq`.
 #[derive(Debug, Clone, Default)]
@@ -194,9 +195,10 @@ pub async fn list(
         "DESC"
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM rm_messages m WHERE m.conversation_id = $2 AND {VISIBLE} {cond}
+        "SELECT {COLUMNS} FROM rm_messages m WHERE m.conversation_id = $2 AND {visible} {cond}
          ORDER BY m.seq {order} LIMIT ${}",
-        params.len()
+        params.len(),
+        visible = visible_to("$1")
     );
     let rows = tx.query(&sql, &params).await?;
     let has_more = rows.len() > limit as usize;
@@ -223,7 +225,8 @@ pub async fn get(
     let sql = format!(
         "SELECT {COLUMNS} FROM rm_messages m
          JOIN rm_participants p ON p.conversation_id = m.conversation_id AND p.user_id = $1 AND p.active = TRUE
-         WHERE m.id = $2 AND {VISIBLE}"
+         WHERE m.id = $2 AND {visible}",
+        visible = visible_to("$1")
     );
     let Some(row) = tx.query_opt(&sql, &[user.into(), message.into()]).await? else {
         return Ok(None);

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::messages::{view, MessageView, COLUMNS};
-use super::VISIBLE;
 use crate::db::{micros, Arg, DbError, Dialect, Tx};
+use crate::visible::visible_to;
 
 /// What to search for.
 #[derive(Debug, Clone, Default)]
@@ -84,7 +84,8 @@ pub async fn search(tx: &mut Tx, user: &str, q: &SearchQuery) -> Result<SearchRe
     let base = format!(
         "FROM rm_messages m
          JOIN rm_participants p ON p.conversation_id = m.conversation_id AND p.user_id = $1 AND p.active = TRUE
-         WHERE {matcher} AND m.deleted_at IS NULL AND {VISIBLE} {cond}"
+         WHERE {matcher} AND m.deleted_at IS NULL AND {visible} {cond}",
+        visible = visible_to("$1")
     );
     let total = tx
         .query_opt(&format!("SELECT count(*) {base}"), &params)

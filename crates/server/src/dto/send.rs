@@ -9,9 +9,9 @@ use pawpost_projections::queries::messages::MessageView;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::ids::{message_id, user_id};
 use super::{body_of, invalid_as};
-use crate::http::extract::{message_id, user_id};
-use crate::http::problem::{ApiError, ApiResult};
+use pawpost_app::{AppError, AppResult};
 
 /// What a message carries.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub struct AttachmentInput {
 
 impl AttachmentInput {
     /// The validated reference; errors name `attachments[i].<field>`.
-    fn to_ref(&self, i: usize) -> ApiResult<AttachmentRef> {
+    fn to_ref(&self, i: usize) -> AppResult<AttachmentRef> {
         let kind = match self.kind {
             Some(AttachmentType::Image) => AttachmentKind::Image,
             Some(AttachmentType::Document) => AttachmentKind::Document,
@@ -171,14 +171,14 @@ impl From<pawpost_app::messages::Sent> for SentMessage {
 }
 
 /// Validates a send request; errors name the field as the request spells it.
-pub fn parse(r: &SendRequest) -> ApiResult<NewMessage> {
+pub fn parse(r: &SendRequest) -> AppResult<NewMessage> {
     let kind: MessageKind = r.kind.unwrap_or_default().into();
     // A caption may be left empty for non-text messages; text needs a body.
     let body = match r.content.as_deref() {
         Some(c) if kind != MessageKind::Text && c.trim().is_empty() => None,
         Some(c) => Some(body_of(c)?),
         None if kind == MessageKind::Text => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "content",
                 "content is required for text messages",
             ))
@@ -191,7 +191,7 @@ pub fn parse(r: &SendRequest) -> ApiResult<NewMessage> {
         .flatten()
         .enumerate()
         .map(|(i, a)| a.to_ref(i))
-        .collect::<ApiResult<Vec<_>>>()?;
+        .collect::<AppResult<Vec<_>>>()?;
     let location = r
         .location
         .as_ref()
@@ -217,7 +217,7 @@ pub fn parse(r: &SendRequest) -> ApiResult<NewMessage> {
         .flatten()
         .enumerate()
         .map(|(i, m)| user_id(m, &format!("mentions[{i}]")))
-        .collect::<ApiResult<Vec<_>>>()?;
+        .collect::<AppResult<Vec<_>>>()?;
     let temp_id = r
         .temp_id
         .as_deref()

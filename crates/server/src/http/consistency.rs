@@ -10,19 +10,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::cursor;
-use crate::AppState;
 
 pub use pawpost_app::Settled;
-
-/// Waits until every read model includes `position` (none: nothing to wait for), at most the
-/// configured read-your-writes bound. Commands whose answer reads one projection wait for that
-/// one only (`App::settle`).
-pub async fn settle(state: &AppState, position: Option<Position>) -> Settled {
-    state
-        .app
-        .settle(pawpost_app::Projection::All, position)
-        .await
-}
 
 /// The 202 body: the change is stored but not yet visible to queries.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -1,24 +1,22 @@
 //! The caller's drafts: `/api/v1/messaging/drafts` and
-//! `/api/v1/messaging/conversations/{id}/draft`.
+//! `/api/v1/messaging/conversations/{id}/draft`. The logic is `pawpost_app`'s (`users::drafts`);
+//! answers wait for the users model, which holds drafts.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
+use pawpost_app::Projection;
 use pawpost_domain::values::MessageBody;
-use pawpost_domain::UserCommand;
-use pawpost_projections::queries::users::{self, DraftView};
-use pawpost_projections::queries::{conversations, messages};
+use pawpost_projections::queries::users::DraftView;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::consistency::{self, settle, Accepted, Settled};
+use super::consistency::{self, Accepted, Settled};
 use super::extract::{self, Body, Caller};
-use super::problem::{ApiError, ApiResult, Problem};
-use super::support::{fresh_command_id, query, require_participant, user_command};
+use super::problem::{ApiResult, Problem};
 use super::users::{invalid_as, required};
 use crate::AppState;
 
@@ -28,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_drafts))
         .routes(routes!(save_draft, clear_draft))
 }
+
 /// The caller's drafts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DraftList {
@@ -63,11 +62,7 @@ pub struct DraftRequest {
     )
 )]
 async fn list_drafts(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<DraftList>> {
-    let user = caller.id.to_string();
-    let drafts = query(&state, move |tx| {
-        Box::pin(async move { users::drafts(tx, &user, None).await })
-    })
-    .await?;
+    let drafts = state.app.drafts(&caller).await?;
     Ok(Json(DraftList { drafts }))
 }
 
@@ -96,51 +91,21 @@ async fn save_draft(
     Body(body): Body<DraftRequest>,
 ) -> ApiResult<Response> {
     let conversation = extract::conversation_id(&raw)?;
-    require_participant(&state, &caller, conversation).await?;
     let content = MessageBody::parse(&required(body.content, "content")?)
         .map_err(|e| invalid_as("content", e))?;
-    let reply_to = match body.reply_to_message_id.as_deref() {
-        Some(raw) => {
-            let id = extract::message_id(raw, "replyToMessageId")?;
-            let (user, message, conv) = (
-                caller.id.to_string(),
-                id.to_string(),
-                conversation.to_string(),
-            );
-            let found = query(&state, move |tx| {
-                Box::pin(async move { messages::get(tx, &user, &message, false).await })
-            })
-            .await?
-            .is_some_and(|m| m.conversation_id == conv);
-            if !found {
-                return Err(ApiError::invalid(
-                    "replyToMessageId",
-                    "replyToMessageId is not a message of this conversation",
-                ));
-            }
-            Some(id)
-        }
-        None => None,
-    };
-    let command = UserCommand::SaveDraft {
-        actor: caller.id.clone(),
-        conversation_id: conversation,
-        content,
-        reply_to,
-        is_participant: true,
-        at: Utc::now(),
-    };
-    let outcome = user_command(&state, &caller, &caller.id, fresh_command_id(), command).await?;
-    if let Settled::Lagging(p) = settle(&state, outcome.position).await {
+    let reply_to = body
+        .reply_to_message_id
+        .as_deref()
+        .map(|raw| extract::message_id(raw, "replyToMessageId"))
+        .transpose()?;
+    let position = state
+        .app
+        .save_draft(&caller, conversation, content, reply_to)
+        .await?;
+    if let Settled::Lagging(p) = state.app.settle(Projection::Users, position).await {
         return Ok(consistency::accepted(p));
     }
-    let (user, conv) = (caller.id.to_string(), conversation.to_string());
-    let draft = query(&state, move |tx| {
-        Box::pin(async move { users::drafts(tx, &user, Some(&conv)).await })
-    })
-    .await?
-    .pop()
-    .ok_or_else(|| ApiError::internal("a saved draft is missing from the read model"))?;
+    let draft = state.app.draft(&caller, conversation).await?;
     Ok(Json(DraftAnswer { draft }).into_response())
 }
 
@@ -167,24 +132,8 @@ async fn clear_draft(
     Path(raw): Path<String>,
 ) -> ApiResult<Response> {
     let conversation = extract::conversation_id(&raw)?;
-    let (user, conv) = (caller.id.to_string(), conversation.to_string());
-    let allowed = query(&state, move |tx| {
-        Box::pin(async move {
-            Ok(conversations::is_participant(tx, &user, &conv).await?
-                || !users::drafts(tx, &user, Some(&conv)).await?.is_empty())
-        })
-    })
-    .await?;
-    if !allowed {
-        return Err(ApiError::not_found("conversation"));
-    }
-    let command = UserCommand::ClearDraft {
-        actor: caller.id.clone(),
-        conversation_id: conversation,
-        at: Utc::now(),
-    };
-    let outcome = user_command(&state, &caller, &caller.id, fresh_command_id(), command).await?;
-    Ok(match settle(&state, outcome.position).await {
+    let position = state.app.clear_draft(&caller, conversation).await?;
+    Ok(match state.app.settle(Projection::Users, position).await {
         Settled::Visible => StatusCode::NO_CONTENT.into_response(),
         Settled::Lagging(p) => consistency::accepted(p),
     })

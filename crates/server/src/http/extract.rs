@@ -9,38 +9,11 @@ use pawpost_domain::{ConversationId, MessageId, UserId};
 use serde::de::DeserializeOwned;
 
 use super::problem::ApiError;
-use pawpost_app::Actor;
 
-use crate::auth::{AuthError, Role};
+use crate::dto::ids;
 use crate::AppState;
 
-/// The authenticated user making the request (from `Authorization: Bearer <JWT>`): the
-/// application's [`Actor`]. Decoding the token registers nobody: `register::register_caller`
-/// does, in one layer before the API's handlers.
-#[derive(Debug, Clone)]
-pub struct Caller(pub Actor);
-
-impl std::ops::Deref for Caller {
-    type Target = Actor;
-
-    fn deref(&self) -> &Actor {
-        &self.0
-    }
-}
-
-impl Caller {
-    /// 403 unless the caller has the `service` role.
-    pub fn require_service(&self) -> Result<(), ApiError> {
-        if self.role == Role::Service {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(
-                "forbidden",
-                "only the service role may do this",
-            ))
-        }
-    }
-}
+pub use crate::auth::{caller_from_token, Caller};
 
 /// The token of `Authorization: Bearer <token>`.
 pub(super) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
@@ -67,31 +40,12 @@ pub(super) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
         })
 }
 
-/// Verifies a token and turns its claims into a caller.
-pub fn caller_from_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
-    let claims = state.jwt.verify(token).map_err(|e| match e {
-        AuthError::Expired => ApiError::unauthorized("token_expired", e.to_string()),
-        other => ApiError::unauthorized("invalid_token", other.to_string()),
-    })?;
-    let id = UserId::parse(&claims.sub).map_err(|e| {
-        ApiError::unauthorized(
-            "invalid_token",
-            format!("the token's sub is not a user id: {e}"),
-        )
-    })?;
-    Ok(Caller(Actor {
-        id,
-        name: claims.name,
-        role: claims.role,
-    }))
-}
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        caller_from_token(state, token)
+        Ok(caller_from_token(state, token)?)
     }
 }
 
@@ -186,32 +140,19 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     })
 }
 
-/// A conversation id from the path (`conversationId`): 400 `invalid_id` if it is no UUID.
+/// A conversation id from the path or a body: 400 `invalid_id` if it is no UUID.
 pub fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
-    raw.parse::<uuid::Uuid>()
-        .map(ConversationId::from_uuid)
-        .map_err(|_| {
-            ApiError::bad_request(
-                "invalid_id",
-                format!("conversationId `{raw}` is not a UUID"),
-            )
-            .with_field("conversationId")
-        })
+    Ok(ids::conversation_id(raw)?)
 }
 
 /// A message id from the path or a body (`field`): 400 `invalid_id` if it is no UUID.
 pub fn message_id(raw: &str, field: &str) -> Result<MessageId, ApiError> {
-    raw.parse::<uuid::Uuid>()
-        .map(MessageId::from_uuid)
-        .map_err(|_| {
-            ApiError::bad_request("invalid_id", format!("{field} `{raw}` is not a UUID"))
-                .with_field(field)
-        })
+    Ok(ids::message_id(raw, field)?)
 }
 
 /// A user id from the path or a body (`field`): 422 `invalid` if it breaks the id rules.
 pub fn user_id(raw: &str, field: &str) -> Result<UserId, ApiError> {
-    UserId::parse(raw).map_err(|e| ApiError::invalid(field, format!("{field}: {e}")))
+    Ok(ids::user_id(raw, field)?)
 }
 
 #[cfg(test)]

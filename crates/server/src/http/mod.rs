@@ -8,9 +8,11 @@
 //! * `consistency.rs`: read-your-writes (a command answers once queries show its change);
 //! * `support.rs`: running commands as the caller, queries, participation checks, profiles
 //!   registered from tokens;
-//! * resources: `conversations.rs`, `messages.rs` (and search), `users.rs` (profiles, blocks,
-//!   drafts), `sync.rs` (the change feed), `realtime.rs` (typing, presence), `workers.rs`
-//!   (admins: the log workers, their lag, parked events and retries).
+//! * resources: `conversations/`, `messages/` (and search), `users/` (profiles, blocks),
+//!   `drafts.rs`, `sync.rs` (the change feed), `realtime.rs` (typing, presence), `workers.rs`
+//!   (admins: the log workers, their lag, parked events and retries); `conversations/`,
+//!   `messages/` and `users/` one file per route (or small group of routes), each calling one
+//!   use case of `pawpost_app`.
 
 pub mod consistency;
 pub mod extract;

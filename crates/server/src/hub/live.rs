@@ -1,8 +1,6 @@
 //! Ephemeral signals over the hub: typing (`StartTyping`/`StopTyping`, `UserTyping` pushes,
 //! automatic stop) and presence (`UpdatePresence`, online/offline with a grace period,
-//! `PresenceChanged` to users who share a conversation) and calls (`InitiateCall`, accept,
-//! reject, end, WebRTC relays, missed calls after [`CALL_RING_TIMEOUT`], which leave a
-//! `call.missed` system message in the conversation).
+//! `PresenceChanged` to users who share a conversation); calls are in `calls.rs`.
 //!
 //! Typing and presence go through `state.signals` only: a relay task (one per `Signals`,
 //! started by the first hub connection) turns every typing signal — from the hub or from
@@ -23,16 +21,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use pawpost_domain::values::MessageBody;
-use pawpost_domain::{ConversationCommand, ConversationId, MessageId, UserId};
-use pawpost_projections::Projections;
+use pawpost_domain::{ConversationId, UserId};
 use pawpost_signalr::{bind, Connection, Connections, HubError, Outgoing};
 use serde_json::{json, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::calls::{self, CallAnswer};
 use super::{group, hub_error, MessagingHub};
-use crate::http::extract::{conversation_id, Caller};
-use crate::http::support;
+use crate::auth::Caller;
+use crate::dto::ids::conversation_id;
 use crate::signals::{Presence, PresenceStatus, Signals, TypingSignal, TYPING_TTL};
 use crate::AppState;
 
@@ -44,11 +41,11 @@ pub const OFFLINE_GRACE: Duration = Duration::from_secs(2);
 const MAX_STATUS_MESSAGE_CHARS: usize = 200;
 
 /// Identifies the `Signals` a process-wide entry belongs to.
-type SignalsKey = u64;
+pub(super) type SignalsKey = u64;
 
 /// The key of `signals` in the process-wide maps (never reused, so a relay still winding
 /// down for a dropped server cannot be mistaken for the relay of a new one).
-fn key(signals: &Arc<Signals>) -> SignalsKey {
+pub(super) fn key(signals: &Arc<Signals>) -> SignalsKey {
     signals.id()
 }
 
@@ -68,30 +65,6 @@ fn typing_timers() -> &'static Mutex<TypingTimers> {
     TIMERS.get_or_init(Mutex::default)
 }
 
-/// How long a call rings unanswered before it ends as `missed`.
-pub const CALL_RING_TIMEOUT: Duration = Duration::from_secs(45);
-
-/// A call being set up or under way.
-#[derive(Debug, Clone)]
-struct Call {
-    /// Where it was placed (its participants may answer).
-    conversation: String,
-    /// Who placed it.
-    from: String,
-    /// Who accepted it, once someone did.
-    accepted_by: Option<String>,
-}
-
-/// Calls per (signals, call id), process-wide: the hub has no per-instance storage of its
-/// own, so the key carries the `Signals` of the server the call belongs to.
-type Calls = HashMap<(SignalsKey, String), Call>;
-
-/// The calls of every server in the process.
-fn calls() -> &'static Mutex<Calls> {
-    static CALLS: OnceLock<Mutex<Calls>> = OnceLock::new();
-    CALLS.get_or_init(Mutex::default)
-}
-
 /// Answers `target` (lower-cased in `lower`) if it is one of these methods; `None` otherwise.
 pub(super) async fn invoke(
     hub: &MessagingHub,
@@ -104,14 +77,18 @@ pub(super) async fn invoke(
         "starttyping" => typing(hub, connection, target, arguments, true).await,
         "stoptyping" => typing(hub, connection, target, arguments, false).await,
         "updatepresence" => update_presence(hub, connection, target, arguments).await,
-        "initiatecall" => initiate_call(hub, connection, target, arguments).await,
-        "acceptcall" => call_answer(hub, connection, target, arguments, CallAnswer::Accept).await,
-        "rejectcall" => call_answer(hub, connection, target, arguments, CallAnswer::Reject).await,
-        "endcall" => call_answer(hub, connection, target, arguments, CallAnswer::End).await,
-        "sendoffer" => relay_signal(hub, connection, target, arguments, "ReceiveOffer").await,
-        "sendanswer" => relay_signal(hub, connection, target, arguments, "ReceiveAnswer").await,
+        "initiatecall" => calls::initiate_call(hub, connection, target, arguments).await,
+        "acceptcall" => calls::answer(hub, connection, target, arguments, CallAnswer::Accept).await,
+        "rejectcall" => calls::answer(hub, connection, target, arguments, CallAnswer::Reject).await,
+        "endcall" => calls::answer(hub, connection, target, arguments, CallAnswer::End).await,
+        "sendoffer" => {
+            calls::relay_signal(hub, connection, target, arguments, "ReceiveOffer").await
+        }
+        "sendanswer" => {
+            calls::relay_signal(hub, connection, target, arguments, "ReceiveAnswer").await
+        }
         "sendicecandidate" => {
-            relay_signal(hub, connection, target, arguments, "ReceiveIceCandidate").await
+            calls::relay_signal(hub, connection, target, arguments, "ReceiveIceCandidate").await
         }
         _ => return None,
     };
@@ -129,7 +106,9 @@ async fn typing(
     let (raw,): (String,) = bind(target, arguments.to_vec())?;
     let conversation: ConversationId = conversation_id(&raw).map_err(hub_error)?;
     let caller = &connection.user;
-    support::require_participant(&hub.state, caller, conversation)
+    hub.state
+        .app
+        .require_participant(caller, conversation)
         .await
         .map_err(hub_error)?;
     ensure_relay(&hub.state, &hub.connections);
@@ -217,11 +196,11 @@ pub(super) async fn disconnected(hub: &MessagingHub, connection: &Connection<Cal
 
 /// Pushes `PresenceChanged` to the groups of `user`'s active conversations, except `user`'s
 /// own connections.
-async fn push_presence(projections: &Projections, connections: &Connections, presence: &Presence) {
+async fn push_presence(app: &pawpost_app::App, connections: &Connections, presence: &Presence) {
     let Ok(user) = UserId::parse(presence.user_id.as_str()) else {
         return;
     };
-    let conversations = super::active_conversations(projections, &user).await;
+    let conversations = app.active_conversations(&user).await;
     let conversations = match conversations {
         Ok(ids) => ids,
         Err(e) => {
@@ -254,7 +233,7 @@ fn ensure_relay(state: &AppState, connections: &Connections) {
         typing: signals.subscribe_typing(),
         presence: signals.subscribe_presence(),
         signals: Arc::downgrade(signals),
-        projections: state.projections.clone(),
+        app: state.app.clone(),
         connections: connections.clone(),
         key: k,
     };
@@ -267,7 +246,7 @@ struct Relay {
     typing: broadcast::Receiver<TypingSignal>,
     presence: broadcast::Receiver<Presence>,
     signals: Weak<Signals>,
-    projections: Arc<Projections>,
+    app: pawpost_app::App,
     connections: Connections,
     key: SignalsKey,
 }
@@ -290,7 +269,7 @@ impl Relay {
                 },
                 presence = self.presence.recv() => match presence {
                     Ok(presence) => {
-                        push_presence(&self.projections, &self.connections, &presence).await;
+                        push_presence(&self.app, &self.connections, &presence).await;
                     }
                     Err(RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "the presence relay missed changes");
@@ -363,224 +342,4 @@ fn schedule_stop(signals: &Weak<Signals>, k: SignalsKey, signal: &TypingSignal) 
             signals.stop_typing(conversation, &user);
         }
     });
-}
-
-/// `InitiateCall(conversationId, callType)`: a participant rings the others of a
-/// conversation (`IncomingCall`); answers `{callId}`. Unanswered, it ends as `missed`.
-async fn initiate_call(
-    hub: &MessagingHub,
-    connection: &Connection<Caller>,
-    target: &str,
-    arguments: &[Value],
-) -> Result<Option<Value>, HubError> {
-    let (raw, call_type): (String, String) = bind(target, arguments.to_vec())?;
-    let conversation: ConversationId = conversation_id(&raw).map_err(hub_error)?;
-    let caller = &connection.user;
-    support::require_participant(&hub.state, caller, conversation)
-        .await
-        .map_err(hub_error)?;
-    if call_type != "audio" && call_type != "video" {
-        return Err(HubError::new(format!(
-            "callType must be audio or video, not '{call_type}' (validation_failed)"
-        )));
-    }
-    let call_id = uuid::Uuid::now_v7().to_string();
-    let conversation = conversation.to_string();
-    let from = caller.id.to_string();
-    let k = key(&hub.state.signals);
-    calls().lock().unwrap_or_else(|p| p.into_inner()).insert(
-        (k, call_id.clone()),
-        Call {
-            conversation: conversation.clone(),
-            from: from.clone(),
-            accepted_by: None,
-        },
-    );
-    let ring = Outgoing::invocation(
-        "IncomingCall",
-        vec![json!({
-            "callId": call_id,
-            "conversationId": conversation,
-            "from": from,
-            "callType": call_type,
-        })],
-    );
-    hub.connections
-        .send_to_group_except_user(&group(&conversation), &ring, &from);
-    let (connections, id) = (hub.connections.clone(), call_id.clone());
-    let (state, caller, kind) = (hub.state.clone(), caller.clone(), call_type.clone());
-    tokio::spawn(async move {
-        tokio::time::sleep(CALL_RING_TIMEOUT).await;
-        let missed = {
-            let mut calls = calls().lock().unwrap_or_else(|p| p.into_inner());
-            match calls.get(&(k, id.clone())) {
-                Some(call) if call.accepted_by.is_none() => calls.remove(&(k, id.clone())),
-                _ => None,
-            }
-        };
-        if let Some(call) = missed {
-            let ended = Outgoing::invocation(
-                "CallEnded",
-                vec![
-                    json!({"callId": id, "conversationId": call.conversation, "reason": "missed"}),
-                ],
-            );
-            connections.send_to_group(&group(&call.conversation), &ended, None);
-            post_missed_call(&state, &caller, &call.conversation, &id, &kind).await;
-        }
-    });
-    Ok(Some(json!({ "callId": call_id })))
-}
-
-/// Leaves a `call.missed` system message ("Missed video call") in the conversation, in the
-/// caller's name, so the history shows it and offline participants see it when they return.
-/// Its command id is derived from the call: posted once even if this ran twice.
-async fn post_missed_call(
-    state: &AppState,
-    caller: &Caller,
-    conversation: &str,
-    call_id: &str,
-    call_type: &str,
-) {
-    let (Ok(conversation), Ok(body)) = (
-        conversation_id(conversation),
-        MessageBody::parse(&format!("Missed {call_type} call")),
-    ) else {
-        return;
-    };
-    let command = ConversationCommand::PostSystemMessage {
-        message_id: MessageId::from_uuid(uuid::Uuid::now_v7()),
-        actor: caller.id.clone(),
-        body,
-        system_type: "call.missed".into(),
-        at: chrono::Utc::now(),
-    };
-    let command_id = support::derived_command_id(&["call.missed", call_id]);
-    if let Err(e) =
-        support::conversation_command(state, caller, conversation, command_id, command).await
-    {
-        tracing::warn!(error = %e.detail, call_id, "recording a missed call failed");
-    }
-}
-
-/// What a participant does with a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CallAnswer {
-    /// `AcceptCall`: picks it up (`CallAccepted`).
-    Accept,
-    /// `RejectCall`: declines it; the call ends (`CallRejected`).
-    Reject,
-    /// `EndCall`: hangs up (`CallEnded` with reason `ended`).
-    End,
-}
-
-/// The call `call_id` of this server if `caller` takes part in its conversation; a
-/// `not_found` error otherwise (a call one cannot see is not disclosed).
-async fn find_call(hub: &MessagingHub, caller: &Caller, call_id: &str) -> Result<Call, HubError> {
-    let not_found = || HubError::new(format!("call {call_id} not found (not_found)"));
-    let call = calls()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&(key(&hub.state.signals), call_id.to_string()))
-        .cloned()
-        .ok_or_else(not_found)?;
-    let conversation = conversation_id(&call.conversation).map_err(hub_error)?;
-    support::require_participant(&hub.state, caller, conversation)
-        .await
-        .map_err(|_| not_found())?;
-    Ok(call)
-}
-
-/// `AcceptCall(callId)`, `RejectCall(callId)`, `EndCall(callId)`: pushed to the
-/// conversation's other participants' connections (the caller's included when someone
-/// else answers).
-async fn call_answer(
-    hub: &MessagingHub,
-    connection: &Connection<Caller>,
-    target: &str,
-    arguments: &[Value],
-    answer: CallAnswer,
-) -> Result<Option<Value>, HubError> {
-    let (call_id,): (String,) = bind(target, arguments.to_vec())?;
-    let caller = &connection.user;
-    let call = find_call(hub, caller, &call_id).await?;
-    let me = caller.id.to_string();
-    let k = (key(&hub.state.signals), call_id.clone());
-    let (event, extra) = match answer {
-        CallAnswer::Accept => {
-            if call.from == me {
-                return Err(HubError::new(
-                    "the caller cannot accept their own call (conflict)",
-                ));
-            }
-            let mut calls = calls().lock().unwrap_or_else(|p| p.into_inner());
-            match calls.get_mut(&k) {
-                Some(c) if c.accepted_by.is_none() => c.accepted_by = Some(me.clone()),
-                Some(_) => return Err(HubError::new("the call was already accepted (conflict)")),
-                None => {
-                    return Err(HubError::new(format!(
-                        "call {call_id} not found (not_found)"
-                    )))
-                }
-            }
-            ("CallAccepted", None)
-        }
-        CallAnswer::Reject => {
-            calls().lock().unwrap_or_else(|p| p.into_inner()).remove(&k);
-            ("CallRejected", None)
-        }
-        CallAnswer::End => {
-            calls().lock().unwrap_or_else(|p| p.into_inner()).remove(&k);
-            ("CallEnded", Some("ended"))
-        }
-    };
-    let mut payload = json!({"callId": call_id, "conversationId": call.conversation, "by": me});
-    if let Some(reason) = extra {
-        payload["reason"] = json!(reason);
-    }
-    let message = Outgoing::invocation(event, vec![payload]);
-    hub.connections
-        .send_to_group_except_user(&group(&call.conversation), &message, &me);
-    Ok(None)
-}
-
-/// `SendOffer/SendAnswer/SendIceCandidate(callId, payload)`: relayed as `event`
-/// `{callId, from, payload}` to the other party (the caller's peer: the one who accepted, or
-/// every other participant while nobody has).
-async fn relay_signal(
-    hub: &MessagingHub,
-    connection: &Connection<Caller>,
-    target: &str,
-    arguments: &[Value],
-    event: &str,
-) -> Result<Option<Value>, HubError> {
-    let (call_id, payload): (String, Value) = bind(target, arguments.to_vec())?;
-    let caller = &connection.user;
-    let call = find_call(hub, caller, &call_id).await?;
-    let me = caller.id.to_string();
-    let message = Outgoing::invocation(
-        event,
-        vec![json!({"callId": call_id, "from": me, "payload": payload})],
-    );
-    match (&call.accepted_by, call.from == me) {
-        (Some(peer), true) => {
-            hub.connections.send_to_user(peer, &message);
-        }
-        (Some(peer), false) if *peer == me => {
-            hub.connections.send_to_user(&call.from, &message);
-        }
-        (Some(_), false) => {
-            return Err(HubError::new(format!(
-                "only the two parties of call {call_id} signal it (forbidden)"
-            )))
-        }
-        (None, true) => {
-            hub.connections
-                .send_to_group_except_user(&group(&call.conversation), &message, &me);
-        }
-        (None, false) => {
-            hub.connections.send_to_user(&call.from, &message);
-        }
-    }
-    Ok(None)
 }

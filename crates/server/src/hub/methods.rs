@@ -12,9 +12,10 @@ use pawpost_signalr::{bind, HubError};
 use serde_json::Value;
 
 use super::{hub_error, MessagingHub};
-use crate::http::extract::{conversation_id, message_id, Caller};
-use crate::http::problem::ApiError;
-use crate::http::support;
+use pawpost_app::AppError;
+
+use crate::auth::Caller;
+use crate::dto::ids::{conversation_id, message_id};
 
 /// Answers `target` (lower-cased in `lower`) if it is one of these methods; `None` otherwise.
 pub(super) async fn invoke(
@@ -40,40 +41,22 @@ pub(super) async fn invoke(
     Some(answer)
 }
 
-/// The conversation of a message the caller can reach (404 `not_found` otherwise, whether it
-/// does not exist or the caller takes no part).
+/// The conversation of a message the caller can reach (404 `not_found` otherwise).
 async fn conversation_of(
     hub: &MessagingHub,
     caller: &Caller,
     message: MessageId,
 ) -> Result<ConversationId, HubError> {
-    let id = message.to_string();
-    let found = support::query(&hub.state, move |tx| {
-        Box::pin(async move {
-            tx.query_opt(
-                "SELECT conversation_id FROM rm_messages WHERE id = $1",
-                &[id.into()],
-            )
-            .await?
-            .map(|r| r.text(0))
-            .transpose()
-        })
-    })
-    .await
-    .map_err(hub_error)?;
-    let conversation = found
-        .and_then(|c| c.parse::<uuid::Uuid>().ok())
-        .map(ConversationId::from_uuid)
-        .ok_or_else(|| hub_error(ApiError::not_found("message")))?;
-    support::require_participant(&hub.state, caller, conversation)
+    hub.state
+        .app
+        .conversation_of(caller, message)
         .await
-        .map_err(|_| hub_error(ApiError::not_found("message")))?;
-    Ok(conversation)
+        .map_err(hub_error)
 }
 
 /// A command's answer on the hub: nothing (the pushes that follow carry the change).
-fn done(result: Result<Option<pawpost_store::Position>, pawpost_app::AppError>) -> Answer {
-    result.map(|_| None).map_err(|e| hub_error(e.into()))
+fn done(result: Result<Option<pawpost_store::Position>, AppError>) -> Answer {
+    result.map(|_| None).map_err(hub_error)
 }
 
 type Answer = Result<Option<Value>, HubError>;
@@ -103,7 +86,7 @@ async fn edit(hub: &MessagingHub, caller: &Caller, target: &str, args: Vec<Value
     let (message, content): (String, String) = bind(target, args)?;
     let message = message_id(&message, "messageId").map_err(hub_error)?;
     let body = MessageBody::parse(&content)
-        .map_err(|e| hub_error(ApiError::invalid("content", e.to_string())))?;
+        .map_err(|e| hub_error(AppError::invalid("content", e.to_string())))?;
     let conversation = conversation_of(hub, caller, message).await?;
     done(
         hub.state
@@ -141,7 +124,7 @@ async fn react(
     let (message, reaction): (String, String) = bind(target, args)?;
     let message = message_id(&message, "messageId").map_err(hub_error)?;
     let reaction = Reaction::parse(&reaction)
-        .map_err(|e| hub_error(ApiError::invalid("reaction", e.to_string())))?;
+        .map_err(|e| hub_error(AppError::invalid("reaction", e.to_string())))?;
     let conversation = conversation_of(hub, caller, message).await?;
     done(
         hub.state
@@ -164,7 +147,10 @@ async fn sync(
         args.push(Value::Null);
     }
     let (cursor,): (Option<String>,) = bind(target, args)?;
-    let page = crate::http::sync::sync_page(&hub.state, caller, cursor.as_deref(), None)
+    let page = hub
+        .state
+        .app
+        .sync(caller, cursor.as_deref(), None)
         .await
         .map_err(hub_error)?;
     serde_json::to_value(page)

@@ -7,6 +7,7 @@
 //! current participants: joined at connect from the read models, then kept up to date by the
 //! dispatcher as membership events pass.
 
+mod calls;
 mod dispatch;
 mod live;
 mod methods;
@@ -15,17 +16,17 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pawpost_domain::ConversationId;
-use pawpost_projections::Projections;
 use pawpost_signalr::{bind, Connection, Connections, Hub, HubError, HubServer, Unauthorized};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::extract::{caller_from_token, conversation_id, Caller};
+use crate::auth::{caller_from_token, Caller};
+use crate::dto::ids::conversation_id;
 use pawpost_app::messages::{Answer, SendOutcome};
 
 use crate::dto::send::{self as dto, SendRequest, SentMessage};
-use crate::http::problem::ApiError;
 use crate::AppState;
+use pawpost_app::AppError;
 
 pub use dispatch::spawn_dispatcher;
 
@@ -35,25 +36,6 @@ pub const PATH: &str = "/hubs/messaging";
 /// The group of a conversation's participants' connections.
 pub fn group(conversation: &str) -> String {
     format!("conversation:{conversation}")
-}
-
-/// The conversations `user` currently takes part in (their ids), from the read models.
-pub(crate) async fn active_conversations(
-    projections: &Projections,
-    user: &pawpost_domain::UserId,
-) -> Result<Vec<String>, ApiError> {
-    let user = user.to_string();
-    let mut tx = projections.db().read().await?;
-    let rows = tx
-        .query(
-            "SELECT conversation_id FROM rm_participants WHERE user_id = $1 AND active = TRUE",
-            &[user.into()],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The hub.
@@ -73,8 +55,8 @@ pub fn build(state: AppState) -> (HubServer<MessagingHub>, Connections) {
     (server, connections)
 }
 
-/// An API error as a completion error (its detail; the code in brackets).
-pub(crate) fn hub_error(e: ApiError) -> HubError {
+/// An application error as a completion error (its detail; the code in brackets).
+pub(crate) fn hub_error(e: AppError) -> HubError {
     HubError::new(format!("{} ({})", e.detail, e.code))
 }
 
@@ -105,8 +87,11 @@ impl Hub for MessagingHub {
         if let Err(e) = self.state.app.register(&connection.user).await {
             tracing::warn!(error = %e, "recording a profile from a hub token failed");
         }
-        let conversations =
-            active_conversations(&self.state.projections, &connection.user.id).await;
+        let conversations = self
+            .state
+            .app
+            .active_conversations(&connection.user.id)
+            .await;
         match conversations {
             Ok(ids) => {
                 for id in ids {
@@ -136,7 +121,7 @@ impl Hub for MessagingHub {
                     .app
                     .send_message(caller, conversation, message, Answer::Durable)
                     .await
-                    .map_err(|e| hub_error(e.into()))?
+                    .map_err(hub_error)?
                 {
                     SendOutcome::Sent(sent) => Ok(Some(
                         serde_json::to_value(SentMessage::from(*sent))

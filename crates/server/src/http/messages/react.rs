@@ -42,7 +42,7 @@ fn reaction_of(r: ReactionRequest) -> ApiResult<Reaction> {
     let raw = r
         .reaction
         .ok_or_else(|| ApiError::invalid("reaction", "reaction is required"))?;
-    Reaction::parse(&raw).map_err(|e| invalid_as(e, "reaction"))
+    Ok(Reaction::parse(&raw).map_err(|e| invalid_as(e, "reaction"))?)
 }
 
 /// Adds the caller's reaction (adding it again changes nothing).
