@@ -14,7 +14,6 @@ mod conn;
 mod report;
 mod setup;
 mod tally;
-mod token;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +25,7 @@ use tokio::sync::mpsc;
 
 use crate::conn::{Command, Connection};
 use crate::tally::Tally;
+use pawpost_loadgen::token;
 
 /// The hub protocol to speak.
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -27,7 +27,7 @@ pub fn users(secret: &SecretString, run: &str, count: usize) -> anyhow::Result<V
         .map(|i| {
             let id = format!("lg-{run}-{i}");
             let role = if i % 2 == 0 { "owner" } else { "provider" };
-            let token = crate::token::sign(
+            let token = pawpost_loadgen::token::sign(
                 secret,
                 &id,
                 &format!("Load user {i}"),
@@ -105,7 +105,10 @@ async fn create(
             }
             anyhow::bail!("creating a conversation answered {status} without an id: {text}");
         }
-        if status.is_server_error() && attempt < 5 {
+        // A user registered by their first connection may not be visible yet (the server
+        // answers before its users' read model shows them under load): try again.
+        let unknown_user = status.as_u16() == 422 && text.contains("unknown user");
+        if (status.is_server_error() || unknown_user) && attempt < 10 {
             tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
             continue;
         }
