@@ -66,6 +66,9 @@ start_server() {
   local log="$work/server$1"
   local started
   started="$(date +%s.%N)"
+  # Created first: the loop below may read them before the child has opened its redirections.
+  : >"$log.out"
+  : >"$log.err"
   "$bin/pawpost" serve --bind 127.0.0.1:0 --data-dir "$work" --database "$database" \
     >"$log.out" 2>"$log.err" &
   server=$!

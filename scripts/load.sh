@@ -46,6 +46,10 @@ PAWPOST_JWT_SECRET="load-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 export PAWPOST_JWT_SECRET
 export RUST_LOG="${RUST_LOG:-warn}"
 
+# The files exist before the server starts: the loop below may read them before the
+# backgrounded child has opened its redirections.
+: >"$work/server.out"
+: >"$work/server.err"
 "$bin/pawpost" serve --bind 127.0.0.1:0 --data-dir "$work" --database "$database" \
   >"$work/server.out" 2>"$work/server.err" &
 server=$!
