@@ -197,8 +197,10 @@ impl Effects {
             return Ok(applied);
         };
         if last <= applied {
-            // Someone else got there first (a batch seen twice): nothing to record.
-            tx.rollback().await?;
+            // Someone else got there first (a batch seen twice), or a batch of nothing at
+            // the head: the checkpoint stays, and what the worker did knowing it (work left
+            // for the end of a catch-up) is kept.
+            tx.commit().await?;
             return Ok(applied);
         }
         checkpoint::save(&mut tx, self.name, last).await?;

@@ -86,6 +86,48 @@ impl LogWorker for Recorder {
     }
 }
 
+/// Records the events it handles and, in every batch that reaches the head of the log, a
+/// `head` row (work a worker leaves for the end of a catch-up).
+struct HeadMarker;
+
+#[async_trait]
+impl LogWorker for HeadMarker {
+    type Batch = Vec<String>;
+
+    fn name(&self) -> &'static str {
+        "head-marker"
+    }
+
+    fn wants(&self, stream: &str, _event_type: &str) -> bool {
+        stream.starts_with("test-")
+    }
+
+    async fn prepare(&self, events: &[&RecordedEvent]) -> Result<Self::Batch, WorkerError> {
+        Ok(events.iter().map(|e| e.event_id.to_string()).collect())
+    }
+
+    async fn apply(&self, effects: &mut Effects, batch: Self::Batch) -> Result<(), WorkerError> {
+        let at_head = effects.at_head();
+        let tx = effects.tx().await?;
+        for id in batch {
+            tx.execute(
+                "INSERT INTO test_effects (worker, event_id) VALUES ('head-marker', $1)",
+                &[id.into()],
+            )
+            .await?;
+        }
+        if at_head {
+            tx.execute(
+                "INSERT INTO test_effects (worker, event_id) VALUES ('head-marker', 'head')
+                 ON CONFLICT DO NOTHING",
+                &[],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 async fn setup(store: &Arc<dyn EventStore>) {
     let mut tx = store.db().begin().await.unwrap();
     tx.batch(&[
@@ -360,6 +402,32 @@ async fn exactly_one_instance_runs_across_two_hosts(store: Arc<dyn EventStore>) 
     task_b.await.unwrap();
 }
 
+/// A catch-up whose log ends exactly at a full batch finishes with a batch of nothing at the
+/// head: the work a worker does there is kept (it was rolled back with the empty batch), as it
+/// is when a catch-up finds nothing new at all.
+async fn a_catch_up_ending_on_a_full_batch_keeps_its_work_at_the_head(store: Arc<dyn EventStore>) {
+    setup(&store).await;
+    for _ in 0..4 {
+        append(&store, "test-a", "Plain").await;
+    }
+    let runner = Runner::new(Arc::new(HeadMarker), store.clone()).with_catch_up_batch(2);
+    assert_eq!(runner.catch_up(|_| {}).await.unwrap(), 4);
+    assert_eq!(
+        effects(&store, "head-marker").await,
+        5,
+        "4 events and the head"
+    );
+
+    let mut tx = store.db().begin().await.unwrap();
+    tx.execute("DELETE FROM test_effects WHERE event_id = 'head'", &[])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let again = Runner::new(Arc::new(HeadMarker), store.clone()).with_catch_up_batch(2);
+    assert_eq!(again.catch_up(|_| {}).await.unwrap(), 0, "nothing new");
+    assert_eq!(effects(&store, "head-marker").await, 5, "the head, again");
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(
@@ -383,4 +451,5 @@ both!(
     transient_failures_back_off_and_never_park,
     lag_shows_while_a_worker_is_stuck,
     exactly_one_instance_runs_across_two_hosts,
+    a_catch_up_ending_on_a_full_batch_keeps_its_work_at_the_head,
 );
