@@ -31,7 +31,7 @@ pub trait EventType {
 /// repeats such as reacting twice with the same emoji).
 pub trait Aggregate: Default + Clone + Send + Sync + 'static {
     /// What a caller asks for.
-    type Command: Send + Sync + 'static;
+    type Command: Clone + Send + Sync + 'static;
 
     /// What happened; serialized into the log, sealed where it holds personal content.
     type Event: Clone

@@ -85,6 +85,24 @@ impl EventCodec {
         )?)
     }
 
+    /// Creates the data keys that sealing `events` will need, in one store round trip (a
+    /// group of new messages: one write for their keys, not one each).
+    pub async fn create_keys<E: PersonalData>(&self, events: &mut [E]) -> Result<(), CodecError> {
+        let mut ids = Vec::new();
+        for e in events.iter_mut() {
+            if let Some((key_id, fields)) = e.personal_fields() {
+                if fields
+                    .iter()
+                    .any(|f| matches!(&**f, PersonalText::Clear(_)))
+                {
+                    ids.push(key_id);
+                }
+            }
+        }
+        self.keys.create(&ids).await?;
+        Ok(())
+    }
+
     /// Deserializes a stored event, opening its personal fields if `reveal` says so.
     pub async fn decode<E>(&self, stored: &RecordedEvent, reveal: Reveal) -> Result<E, CodecError>
     where

@@ -1,5 +1,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use pawpost_codec::{CodecError, EventCodec, Reveal};
 use pawpost_domain::{Aggregate, DomainError};
@@ -12,6 +13,9 @@ use serde::Serialize;
 
 use super::cache::{Cache, Entry};
 use super::snapshots::SnapshotCodec;
+
+/// How long a peek trusts a state known to be the log's without reading the log again.
+pub const PEEK_FRESH: Duration = Duration::from_millis(250);
 
 /// Attempts of decide-and-append before a conflict is reported.
 const MAX_ATTEMPTS: usize = 5;
@@ -83,8 +87,8 @@ pub struct Outcome<A: Aggregate> {
 pub struct CommandHandler<A: Aggregate> {
     pub(crate) store: Arc<dyn EventStore>,
     pub(crate) codec: EventCodec,
-    cache: Cache<A>,
-    conflicts: AtomicU64,
+    pub(crate) cache: Cache<A>,
+    pub(crate) conflicts: AtomicU64,
     pub(crate) snapshots: Option<SnapshotCodec<A>>,
 }
 
@@ -121,6 +125,12 @@ impl<A: Aggregate> CommandHandler<A> {
         Uuid::new_v5(&command_id, index.to_string().as_bytes())
     }
 
+    /// How many commands wait for `stream` to be decided (queued behind the group being
+    /// appended; observability and tests).
+    pub fn queued(&self, stream: &str) -> usize {
+        self.cache.queued(stream)
+    }
+
     /// How many appends lost an expected-version race and were decided again (observability).
     pub fn conflicts(&self) -> u64 {
         self.conflicts.load(Ordering::Relaxed)
@@ -132,13 +142,18 @@ impl<A: Aggregate> CommandHandler<A> {
         self.peek(stream, A::clone).await
     }
 
-    /// Reads `f` off the current state of `stream` (cached, caught up from the log) without
-    /// copying it.
+    /// Reads `f` off the current state of `stream` without copying it: cached, and caught up
+    /// from the log unless it was known to be the log's less than [`PEEK_FRESH`] ago (this
+    /// node's own appends keep a busy stream's state known; only another node's write can be
+    /// missed for that long). For the facts a command checks early; its decision is always
+    /// made on the state its append expects.
     pub async fn peek<T>(&self, stream: &str, f: impl FnOnce(&A) -> T) -> Result<T, CommandError> {
-        let entry = self.cache.entry(stream);
-        let mut entry = entry.lock().await;
-        self.ensure_loaded(stream, &mut entry).await?;
-        self.catch_up(stream, &mut entry).await?;
+        let slot = self.cache.slot(stream);
+        let mut entry = slot.entry.lock().await;
+        if !entry.fresh(PEEK_FRESH) {
+            self.ensure_loaded(stream, &mut entry).await?;
+            self.catch_up(stream, &mut entry).await?;
+        }
         Ok(f(&entry.state))
     }
 
@@ -175,15 +190,27 @@ impl<A: Aggregate> CommandHandler<A> {
         command: &A::Command,
         meta: &CommandMeta,
     ) -> Result<Outcome<A>, CommandError> {
-        let entry = self.cache.entry(stream);
-        let mut entry = entry.lock().await;
+        self.submit(stream, command_id, may_exist, command, meta)
+            .await
+    }
+
+    /// Carries out one command on the locked state of its stream.
+    pub(crate) async fn run_one(
+        &self,
+        stream: &str,
+        entry: &mut Entry<A>,
+        command_id: Uuid,
+        may_exist: bool,
+        command: &A::Command,
+        meta: &CommandMeta,
+    ) -> Result<Outcome<A>, CommandError> {
         if may_exist {
-            if let Some(done) = self.replay(stream, command_id, &mut entry).await? {
+            if let Some(done) = self.replay(stream, command_id, entry).await? {
                 return Ok(done);
             }
         }
         let first_use = !entry.loaded;
-        self.ensure_loaded(stream, &mut entry).await?;
+        self.ensure_loaded(stream, entry).await?;
         // The cache is usually current (this node wrote the last events); when another node
         // wrote since, the append below fails its version check and the command is decided
         // again on the caught-up state. Refusals and no-ops are confirmed on caught-up state.
@@ -193,14 +220,14 @@ impl<A: Aggregate> CommandHandler<A> {
             let productive = matches!(&decision, Ok(events) if !events.is_empty());
             if !productive {
                 if !current {
-                    self.catch_up(stream, &mut entry).await?;
+                    self.catch_up(stream, entry).await?;
                     current = true;
                     continue;
                 }
                 // A refusal or a no-op may be this very command's own effect, stored meanwhile
                 // by a racing replay (another node, a client retry): return the original.
                 if may_exist {
-                    if let Some(done) = self.replay(stream, command_id, &mut entry).await? {
+                    if let Some(done) = self.replay(stream, command_id, entry).await? {
                         return Ok(done);
                     }
                 }
@@ -235,7 +262,8 @@ impl<A: Aggregate> CommandHandler<A> {
                             event,
                         });
                     }
-                    self.maybe_snapshot(stream, &mut entry);
+                    entry.checked = Some(Instant::now());
+                    self.maybe_snapshot(stream, entry);
                     return Ok(Outcome {
                         events: recorded,
                         version: entry.state.version(),
@@ -245,16 +273,16 @@ impl<A: Aggregate> CommandHandler<A> {
                 }
                 // Stored already (by a racing replay of this command): return the original.
                 Ok(_) | Err(StoreError::DuplicateEvent { .. }) => {
-                    if let Some(done) = self.replay(stream, command_id, &mut entry).await? {
+                    if let Some(done) = self.replay(stream, command_id, entry).await? {
                         return Ok(done);
                     }
-                    self.catch_up(stream, &mut entry).await?;
+                    self.catch_up(stream, entry).await?;
                     current = true;
                 }
                 Err(StoreError::Conflict { .. }) => {
                     self.conflicts.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!("stream moved on; catching up and deciding again");
-                    self.catch_up(stream, &mut entry).await?;
+                    self.catch_up(stream, entry).await?;
                     current = true;
                 }
                 Err(e) => return Err(e.into()),
@@ -264,7 +292,7 @@ impl<A: Aggregate> CommandHandler<A> {
     }
 
     /// If `command_id` was carried out already, its original outcome.
-    async fn replay(
+    pub(crate) async fn replay(
         &self,
         stream: &str,
         command_id: Uuid,
@@ -306,7 +334,7 @@ impl<A: Aggregate> CommandHandler<A> {
     }
 }
 
-fn metadata(meta: &CommandMeta) -> Metadata {
+pub(crate) fn metadata(meta: &CommandMeta) -> Metadata {
     Metadata {
         actor_id: meta.actor_id.clone(),
         correlation_id: meta.correlation_id,

@@ -9,6 +9,7 @@
 
 mod cache;
 mod facts;
+mod group;
 mod handler;
 mod load;
 mod snapshots;

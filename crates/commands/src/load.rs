@@ -1,5 +1,7 @@
 //! Bringing a cached aggregate up to date: from its snapshot on first use, then from the log.
 
+use std::time::Instant;
+
 use pawpost_codec::Reveal;
 use pawpost_domain::Aggregate;
 use pawpost_store::StoreError;
@@ -85,6 +87,7 @@ impl<A: Aggregate> CommandHandler<A> {
                 break;
             }
         }
+        entry.checked = Some(Instant::now());
         self.maybe_snapshot(stream, entry);
         Ok(())
     }

@@ -15,6 +15,10 @@ use pawpost_domain::{
 use pawpost_store::{CryptoError, EventStore, KeyRing, MasterKey};
 use uuid::Uuid;
 
+#[macro_use]
+mod common;
+use common::Interleaved;
+
 type Handler = CommandHandler<ConversationState>;
 
 struct World {
@@ -277,93 +281,6 @@ async fn racing_edits_on_two_nodes_both_land_in_order(store: Arc<dyn EventStore>
     assert_eq!(edits(&w, m).await, 14);
 }
 
-/// A store that lets another writer append just before the next append of the code under test:
-/// the deterministic version of "another node got there first".
-struct Interleaved {
-    inner: Arc<dyn EventStore>,
-    hook: tokio::sync::Mutex<Option<futures::future::BoxFuture<'static, ()>>>,
-}
-
-#[async_trait::async_trait]
-impl EventStore for Interleaved {
-    fn backend(&self) -> pawpost_store::Backend {
-        self.inner.backend()
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    async fn migrate(&self) -> Result<(), pawpost_store::StoreError> {
-        self.inner.migrate().await
-    }
-    async fn append(
-        &self,
-        stream: &str,
-        expected: pawpost_store::ExpectedVersion,
-        events: Vec<pawpost_store::NewEvent>,
-    ) -> Result<pawpost_store::AppendResult, pawpost_store::StoreError> {
-        let hook = self.hook.lock().await.take();
-        if let Some(hook) = hook {
-            hook.await;
-        }
-        self.inner.append(stream, expected, events).await
-    }
-    async fn read_stream(
-        &self,
-        stream: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<pawpost_store::RecordedEvent>, pawpost_store::StoreError> {
-        self.inner.read_stream(stream, after, limit).await
-    }
-    async fn stream_version(&self, stream: &str) -> Result<u64, pawpost_store::StoreError> {
-        self.inner.stream_version(stream).await
-    }
-    async fn read_all(
-        &self,
-        after: pawpost_store::Position,
-        limit: usize,
-    ) -> Result<Vec<pawpost_store::RecordedEvent>, pawpost_store::StoreError> {
-        self.inner.read_all(after, limit).await
-    }
-    async fn find_event(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<pawpost_store::RecordedEvent>, pawpost_store::StoreError> {
-        self.inner.find_event(id).await
-    }
-    fn appended(&self) -> tokio::sync::watch::Receiver<pawpost_store::Position> {
-        self.inner.appended()
-    }
-    async fn put_key_if_absent(
-        &self,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Result<Vec<u8>, pawpost_store::StoreError> {
-        self.inner.put_key_if_absent(key_id, wrapped).await
-    }
-    async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, pawpost_store::StoreError> {
-        self.inner.get_key(key_id).await
-    }
-    async fn get_keys(
-        &self,
-        ids: &[String],
-    ) -> Result<Vec<(String, Vec<u8>)>, pawpost_store::StoreError> {
-        self.inner.get_keys(ids).await
-    }
-    async fn destroy_key(&self, key_id: &str) -> Result<bool, pawpost_store::StoreError> {
-        self.inner.destroy_key(key_id).await
-    }
-    fn db(&self) -> pawpost_store::db::Db {
-        self.inner.db()
-    }
-    async fn ping(&self) -> Result<(), pawpost_store::StoreError> {
-        self.inner.ping().await
-    }
-    async fn close(&self) {
-        self.inner.close().await
-    }
-}
-
 async fn a_lost_race_is_decided_again_and_retried(store: Arc<dyn EventStore>) {
     let (w, node_a) = world(store).await;
     let m = MessageId::from_uuid(Uuid::now_v7());
@@ -377,10 +294,7 @@ async fn a_lost_race_is_decided_again_and_retried(store: Arc<dyn EventStore>) {
         .await
         .unwrap();
     let node_a = Arc::new(node_a);
-    let racing = Arc::new(Interleaved {
-        inner: w.store.clone(),
-        hook: tokio::sync::Mutex::new(None),
-    });
+    let racing = Arc::new(Interleaved::new(w.store.clone()));
     let node_b = Handler::new(racing.clone(), w.codec.clone());
     // Node A edits between node B's decision and node B's append.
     let (a, stream) = (node_a.clone(), w.stream.clone());
@@ -608,25 +522,6 @@ async fn tampered_content_is_refused_not_panicking(store: Arc<dyn EventStore>) {
         matches!(err, CodecError::Crypto(CryptoError::Tampered)),
         "{err:?}"
     );
-}
-
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let (_dir, store) = pawpost_store::testing::sqlite().await;
-                super::$name(store).await;
-            }
-        )* }
-        mod postgres { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let store = pawpost_store::testing::postgres().await;
-                super::$name(store).await;
-            }
-        )* }
-    };
 }
 
 both!(

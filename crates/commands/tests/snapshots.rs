@@ -15,6 +15,9 @@ use pawpost_domain::{
 use pawpost_store::{EventStore, KeyRing, MasterKey};
 use uuid::Uuid;
 
+#[macro_use]
+mod common;
+
 type Handler = CommandHandler<ConversationState>;
 const SCHEMA: u32 = ConversationState::SNAPSHOT_SCHEMA;
 
@@ -162,25 +165,6 @@ async fn a_snapshot_that_does_not_fit_the_log_is_ignored(store: Arc<dyn EventSto
     // Another schema (the state's shape changed since): not even read.
     let cold = Handler::new(store.clone(), codec.clone()).with_snapshots(SCHEMA + 1, 1000);
     assert_eq!(cold.load(&stream).await.unwrap(), folded);
-}
-
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let (_dir, store) = pawpost_store::testing::sqlite().await;
-                super::$name(store).await;
-            }
-        )* }
-        mod postgres { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let store = pawpost_store::testing::postgres().await;
-                super::$name(store).await;
-            }
-        )* }
-    };
 }
 
 both!(

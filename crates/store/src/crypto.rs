@@ -3,7 +3,6 @@
 //! Destroying a data key makes every event sealed under it read as erased, while the log itself
 //! stays immutable.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -11,6 +10,7 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use hashlink::LruCache;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
 
@@ -18,8 +18,10 @@ use crate::{EventStore, StoreError};
 
 const NONCE_LEN: usize = 12;
 const SEALED_PREFIX: &str = "v1:";
-/// Unwrapped data keys kept in memory; the cache is dropped wholesale past this size.
-const CACHE_LIMIT: usize = 100_000;
+/// Unwrapped data keys kept in memory (about a kilobyte each), least recently used dropped
+/// first: more than a catch-up batch's keys (so a rebuild's preload stays cached while its
+/// batch is opened), and a bounded memory whatever the number of messages.
+const CACHE_LIMIT: usize = 16_384;
 
 /// Why sealing or opening failed.
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +95,7 @@ pub struct KeyRing {
 struct Inner {
     master: Aes256Gcm,
     store: Arc<dyn EventStore>,
-    cache: Mutex<HashMap<String, Arc<Aes256Gcm>>>,
+    cache: Mutex<LruCache<String, Arc<Aes256Gcm>>>,
 }
 
 impl fmt::Debug for KeyRing {
@@ -109,7 +111,7 @@ impl KeyRing {
             inner: Arc::new(Inner {
                 master: master.cipher(),
                 store,
-                cache: Mutex::new(HashMap::new()),
+                cache: Mutex::new(LruCache::new(CACHE_LIMIT)),
             }),
         }
     }
@@ -171,19 +173,30 @@ impl KeyRing {
     /// Loads the data keys of `key_ids` that are not cached yet, in one store round trip: a
     /// batch of events opens without one look-up per message.
     pub async fn preload(&self, key_ids: &[String]) -> Result<(), CryptoError> {
-        let missing: Vec<String> = {
-            let cache = self.lock_cache();
-            let mut seen = std::collections::HashSet::new();
-            key_ids
-                .iter()
-                .filter(|id| !cache.contains_key(*id) && seen.insert(id.as_str()))
-                .cloned()
-                .collect()
-        };
+        let missing = self.uncached(key_ids);
         if missing.is_empty() {
             return Ok(());
         }
         for (id, wrapped) in self.inner.store.get_keys(&missing).await? {
+            self.remember(&id, &wrapped)?;
+        }
+        Ok(())
+    }
+
+    /// Makes sure the data keys `key_ids` exist and are cached, creating the missing ones in
+    /// one store round trip (the keys of a group of new messages: one write, not one each).
+    /// A key stored already (another writer created it first) is taken as stored.
+    pub async fn create(&self, key_ids: &[String]) -> Result<(), CryptoError> {
+        let missing = self.uncached(key_ids);
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut fresh = Vec::with_capacity(missing.len());
+        for id in missing {
+            let wrapped = self.wrap_new(&id)?;
+            fresh.push((id, wrapped));
+        }
+        for (id, wrapped) in self.inner.store.put_keys_if_absent(&fresh).await? {
             self.remember(&id, &wrapped)?;
         }
         Ok(())
@@ -195,7 +208,18 @@ impl KeyRing {
         Ok(self.inner.store.destroy_key(key_id).await?)
     }
 
-    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Aes256Gcm>>> {
+    /// The ids of `key_ids` whose keys are not cached, each once.
+    fn uncached(&self, key_ids: &[String]) -> Vec<String> {
+        let cache = self.lock_cache();
+        let mut seen = std::collections::HashSet::new();
+        key_ids
+            .iter()
+            .filter(|id| !cache.contains_key(*id) && seen.insert(id.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<Aes256Gcm>>> {
         // A poisoned cache only means a panic elsewhere while inserting: the map is still valid.
         self.inner
             .cache
@@ -214,6 +238,14 @@ impl KeyRing {
     }
 
     async fn create_key(&self, key_id: &str) -> Result<Arc<Aes256Gcm>, CryptoError> {
+        let wrapped = self.wrap_new(key_id)?;
+        // Another writer may have created it first: use whichever is stored.
+        let stored = self.inner.store.put_key_if_absent(key_id, &wrapped).await?;
+        self.remember(key_id, &stored)
+    }
+
+    /// A new random data key for `key_id`, wrapped with the master key.
+    fn wrap_new(&self, key_id: &str) -> Result<Vec<u8>, CryptoError> {
         let mut dek = [0u8; 32];
         OsRng.fill_bytes(&mut dek);
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
@@ -230,9 +262,7 @@ impl KeyRing {
             .map_err(|_| CryptoError::Tampered)?;
         let mut wrapped = nonce.to_vec();
         wrapped.extend_from_slice(&wrapped_ct);
-        // Another writer may have created it first: use whichever is stored.
-        let stored = self.inner.store.put_key_if_absent(key_id, &wrapped).await?;
-        self.remember(key_id, &stored)
+        Ok(wrapped)
     }
 
     fn remember(&self, key_id: &str, wrapped: &[u8]) -> Result<Arc<Aes256Gcm>, CryptoError> {
@@ -252,11 +282,7 @@ impl KeyRing {
             )
             .map_err(|_| CryptoError::Tampered)?;
         let cipher = Arc::new(Aes256Gcm::new_from_slice(&dek).map_err(|_| CryptoError::Malformed)?);
-        let mut cache = self.lock_cache();
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
-        }
-        cache.insert(key_id.to_string(), cipher.clone());
+        self.lock_cache().insert(key_id.to_string(), cipher.clone());
         Ok(cipher)
     }
 }

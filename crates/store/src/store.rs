@@ -64,6 +64,19 @@ pub trait EventStore: Send + Sync + 'static {
     /// Stores a wrapped data key unless one is stored under `key_id`; returns the stored one.
     async fn put_key_if_absent(&self, key_id: &str, wrapped: &[u8]) -> Result<Vec<u8>, StoreError>;
 
+    /// Stores each `(key_id, wrapped)` unless a key is stored under its id; returns the stored
+    /// key of every id, in one round trip where the backend can.
+    async fn put_keys_if_absent(
+        &self,
+        keys: &[(String, Vec<u8>)],
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut stored = Vec::with_capacity(keys.len());
+        for (id, wrapped) in keys {
+            stored.push((id.clone(), self.put_key_if_absent(id, wrapped).await?));
+        }
+        Ok(stored)
+    }
+
     /// The wrapped data key, or `None` if it never existed or was destroyed.
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
 

@@ -228,6 +228,52 @@ async fn data_keys_are_kept_and_destroyed(store: Arc<dyn EventStore>) {
     assert_eq!(store.get_key("k1").await.unwrap(), None);
 }
 
+/// Keys of a group of new messages are created in one call; a key stored already is kept
+/// (and returned) whether racing creators run alone or in a group.
+async fn data_keys_are_created_in_groups(store: Arc<dyn EventStore>) {
+    store.put_key_if_absent("g-old", b"stored").await.unwrap();
+    let asked: Vec<(String, Vec<u8>)> = ["g-1", "g-old", "g-2"]
+        .iter()
+        .map(|id| (id.to_string(), format!("new {id}").into_bytes()))
+        .collect();
+    let got = store.put_keys_if_absent(&asked).await.unwrap();
+    assert_eq!(
+        got,
+        vec![
+            ("g-1".to_string(), b"new g-1".to_vec()),
+            ("g-old".to_string(), b"stored".to_vec()),
+            ("g-2".to_string(), b"new g-2".to_vec()),
+        ]
+    );
+    assert_eq!(
+        store.get_key("g-2").await.unwrap(),
+        Some(b"new g-2".to_vec())
+    );
+    assert_eq!(store.put_keys_if_absent(&[]).await.unwrap(), Vec::new());
+    // Racing groups over the same ids all get what was stored.
+    let tasks: Vec<_> = (0..8u8)
+        .map(|i| {
+            let store = store.clone();
+            let keys: Vec<(String, Vec<u8>)> = (0..10)
+                .map(|k| (format!("race-g-{k}"), vec![i; 4]))
+                .collect();
+            tokio::spawn(async move { store.put_keys_if_absent(&keys).await.unwrap() })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    for k in 0..10 {
+        let stored = store
+            .get_key(&format!("race-g-{k}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(answers.iter().all(|a| a[k].1 == stored), "key {k}");
+    }
+}
+
 /// 8 writers × 2,000 events over 50 streams while subscribers tail the log: every event exactly
 /// once, each stream in version order, nothing skipped, also across the catch-up-to-live switch
 /// and with coalesced reads.
@@ -380,6 +426,7 @@ contract!(
     read_all_is_global_order,
     exact_version_race_has_one_winner,
     data_keys_are_kept_and_destroyed,
+    data_keys_are_created_in_groups,
     racing_key_creators_get_the_stored_key,
     stress_concurrent_writers_and_tailing_subscriber,
 );

@@ -42,8 +42,9 @@ pub struct NewMessage {
 /// When a send answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    /// Once every read model shows the message (REST: the actor's next query sees it); the
-    /// message as they show it.
+    /// Once the read models show the message (REST: the actor's next query sees it); the
+    /// message as they show it. A new message is the `messages` projector's alone (its list,
+    /// counters and last message included): only that one is waited for.
     Visible,
     /// As soon as the event is durable (the hub): the message rendered from the event itself.
     Durable,
@@ -181,7 +182,9 @@ impl App {
                     .ok_or_else(|| AppError::internal("a send stored no MessageSent"))?
             }
             Answer::Visible => {
-                if let Settled::Lagging(p) = self.settle(Projection::All, stored.position).await {
+                if let Settled::Lagging(p) =
+                    self.settle(Projection::Messages, stored.position).await
+                {
                     return Ok(SendOutcome::Lagging(p));
                 }
                 let ConversationEvent::MessageSent { message_id, .. } = &stored.event else {

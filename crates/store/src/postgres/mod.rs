@@ -248,6 +248,39 @@ impl EventStore for PgStore {
         )))
     }
 
+    async fn put_keys_if_absent(
+        &self,
+        keys: &[(String, Vec<u8>)],
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let ids: Vec<String> = keys.iter().map(|(id, _)| id.clone()).collect();
+        let wrapped: Vec<Vec<u8>> = keys.iter().map(|(_, w)| w.clone()).collect();
+        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+            "WITH input AS (SELECT * FROM unnest($1::text[], $2::bytea[]) AS i(key_id, wrapped)),
+             ins AS (
+                 INSERT INTO data_keys (key_id, wrapped) SELECT key_id, wrapped FROM input
+                 ON CONFLICT DO NOTHING RETURNING key_id, wrapped)
+             SELECT key_id, wrapped FROM ins
+             UNION ALL
+             SELECT d.key_id, d.wrapped FROM data_keys d JOIN input USING (key_id)
+              WHERE d.key_id NOT IN (SELECT key_id FROM ins)",
+        )
+        .bind(&ids)
+        .bind(&wrapped)
+        .fetch_all(&self.inner.keys)
+        .await?;
+        let mut stored: std::collections::HashMap<String, Vec<u8>> = rows.into_iter().collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for (id, w) in keys {
+            // Inserted concurrently after this statement's snapshot: asked again alone.
+            let key = match stored.remove(id) {
+                Some(key) => key,
+                None => self.put_key_if_absent(id, w).await?,
+            };
+            out.push((id.clone(), key));
+        }
+        Ok(out)
+    }
+
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT wrapped FROM data_keys WHERE key_id = $1")

@@ -242,6 +242,39 @@ impl EventStore for SqliteStore {
         .await
     }
 
+    async fn put_keys_if_absent(
+        &self,
+        keys: &[(String, Vec<u8>)],
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let keys = keys.to_vec();
+        self.write(|reply| {
+            WriteOp::Run(Box::new(move |conn| {
+                let r = (|| {
+                    let tx = conn.transaction()?;
+                    let now = chrono::Utc::now().to_rfc3339();
+                    let mut stored = Vec::with_capacity(keys.len());
+                    {
+                        let mut insert = tx.prepare_cached(
+                            "INSERT INTO data_keys (key_id, wrapped, created_at) VALUES (?1, ?2, ?3)
+                             ON CONFLICT (key_id) DO NOTHING",
+                        )?;
+                        let mut select =
+                            tx.prepare_cached("SELECT wrapped FROM data_keys WHERE key_id = ?1")?;
+                        for (id, wrapped) in keys {
+                            insert.execute(rusqlite::params![id, wrapped, now])?;
+                            let key: Vec<u8> = select.query_row([&id], |r| r.get(0))?;
+                            stored.push((id, key));
+                        }
+                    }
+                    tx.commit()?;
+                    Ok(stored)
+                })();
+                let _ = reply.send(r);
+            }))
+        })
+        .await
+    }
+
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key_id = key_id.to_string();
         self.read(move |c| {
