@@ -219,60 +219,25 @@ impl EventStore for SqliteStore {
     }
 
     async fn put_key_if_absent(&self, key_id: &str, wrapped: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let key_id = key_id.to_string();
-        let wrapped = wrapped.to_vec();
-        self.write(|reply| {
-            WriteOp::Run(Box::new(move |conn| {
-                let r = (|| {
-                    conn.execute(
-                        "INSERT INTO data_keys (key_id, wrapped, created_at) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (key_id) DO NOTHING",
-                        rusqlite::params![key_id, wrapped, chrono::Utc::now().to_rfc3339()],
-                    )?;
-                    let stored: Vec<u8> = conn.query_row(
-                        "SELECT wrapped FROM data_keys WHERE key_id = ?1",
-                        [&key_id],
-                        |r| r.get(0),
-                    )?;
-                    Ok(stored)
-                })();
-                let _ = reply.send(r);
-            }))
-        })
-        .await
+        let keys = vec![(key_id.to_string(), wrapped.to_vec())];
+        let stored = self.write(|reply| WriteOp::Keys { keys, reply }).await?;
+        stored
+            .into_iter()
+            .next()
+            .map(|(_, key)| key)
+            .ok_or_else(|| StoreError::Invalid(format!("data key {key_id} was not stored")))
     }
 
     async fn put_keys_if_absent(
         &self,
         keys: &[(String, Vec<u8>)],
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         let keys = keys.to_vec();
-        self.write(|reply| {
-            WriteOp::Run(Box::new(move |conn| {
-                let r = (|| {
-                    let tx = conn.transaction()?;
-                    let now = chrono::Utc::now().to_rfc3339();
-                    let mut stored = Vec::with_capacity(keys.len());
-                    {
-                        let mut insert = tx.prepare_cached(
-                            "INSERT INTO data_keys (key_id, wrapped, created_at) VALUES (?1, ?2, ?3)
-                             ON CONFLICT (key_id) DO NOTHING",
-                        )?;
-                        let mut select =
-                            tx.prepare_cached("SELECT wrapped FROM data_keys WHERE key_id = ?1")?;
-                        for (id, wrapped) in keys {
-                            insert.execute(rusqlite::params![id, wrapped, now])?;
-                            let key: Vec<u8> = select.query_row([&id], |r| r.get(0))?;
-                            stored.push((id, key));
-                        }
-                    }
-                    tx.commit()?;
-                    Ok(stored)
-                })();
-                let _ = reply.send(r);
-            }))
-        })
-        .await
+        // With the appends' group commit: one fsync for many senders' keys.
+        self.write(|reply| WriteOp::Keys { keys, reply }).await
     }
 
     async fn get_key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {

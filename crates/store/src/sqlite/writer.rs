@@ -19,8 +19,97 @@ pub(super) enum WriteOp {
         events: Vec<NewEvent>,
         reply: oneshot::Sender<Result<AppendResult, StoreError>>,
     },
-    /// Anything else that writes (migrations, data keys), run alone, in order.
+    /// New data keys (kept if stored already), committed with the group like an append.
+    Keys {
+        keys: Vec<(String, Vec<u8>)>,
+        reply: KeysReply,
+    },
+    /// Anything else that writes (migrations, erasure), run alone, in order.
     Run(Box<dyn FnOnce(&mut Connection) + Send>),
+}
+
+/// An operation that joins a group commit.
+enum Grouped {
+    Append(String, ExpectedVersion, Vec<NewEvent>, Reply),
+    Keys(Vec<(String, Vec<u8>)>, KeysReply),
+}
+
+/// A grouped operation's caller and what to tell them once the group committed.
+enum Answer {
+    Append(Reply, Result<AppendResult, StoreError>),
+    Keys(KeysReply, Result<Vec<(String, Vec<u8>)>, StoreError>),
+}
+
+impl Grouped {
+    fn from_op(op: WriteOp) -> Result<Grouped, WriteOp> {
+        match op {
+            WriteOp::Append {
+                stream,
+                expected,
+                events,
+                reply,
+            } => Ok(Grouped::Append(stream, expected, events, reply)),
+            WriteOp::Keys { keys, reply } => Ok(Grouped::Keys(keys, reply)),
+            other => Err(other),
+        }
+    }
+
+    /// Applies it inside the group's transaction (under a savepoint: a refused append does not
+    /// fail the others).
+    fn apply(self, tx: &mut rusqlite::Transaction<'_>) -> Result<Answer, StoreError> {
+        let sp = tx.savepoint()?;
+        let (answer, ok) = match self {
+            Grouped::Append(stream, expected, events, reply) => {
+                let r = append_one(&sp, &stream, expected, &events);
+                let ok = r.is_ok();
+                (Answer::Append(reply, r), ok)
+            }
+            Grouped::Keys(keys, reply) => {
+                let r = put_keys(&sp, keys);
+                let ok = r.is_ok();
+                (Answer::Keys(reply, r), ok)
+            }
+        };
+        if ok {
+            sp.commit()?;
+        } else {
+            let mut sp = sp;
+            sp.rollback()?;
+        }
+        Ok(answer)
+    }
+}
+
+impl Answer {
+    fn position(&self) -> Option<Position> {
+        match self {
+            Answer::Append(_, Ok(r)) => Some(r.position),
+            _ => None,
+        }
+    }
+
+    fn send(self) {
+        match self {
+            Answer::Append(reply, r) => {
+                let _ = reply.send(r);
+            }
+            Answer::Keys(reply, r) => {
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    fn fail(self, msg: &str) {
+        let err = || StoreError::Io(std::io::Error::other(msg.to_string()));
+        match self {
+            Answer::Append(reply, _) => {
+                let _ = reply.send(Err(err()));
+            }
+            Answer::Keys(reply, _) => {
+                let _ = reply.send(Err(err()));
+            }
+        }
+    }
 }
 
 /// Handle to the writer thread. Dropping every handle stops the thread.
@@ -59,6 +148,9 @@ fn current_head(conn: &Connection) -> Position {
 }
 
 type Reply = oneshot::Sender<Result<AppendResult, StoreError>>;
+/// Keys as stored, by id.
+type StoredKeys = Vec<(String, Vec<u8>)>;
+type KeysReply = oneshot::Sender<Result<StoredKeys, StoreError>>;
 
 fn run(mut conn: Connection, rx: mpsc::Receiver<WriteOp>, head: watch::Sender<Position>) {
     // An operation taken from the queue while a group was open, to run once it has committed.
@@ -71,20 +163,14 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<WriteOp>, head: watch::Sender<Po
                 Err(_) => return,
             },
         };
-        match op {
-            WriteOp::Run(f) => {
+        match Grouped::from_op(op) {
+            Ok(grouped) => carried = commit_group(&mut conn, &rx, grouped, &head),
+            Err(WriteOp::Run(f)) => {
                 f(&mut conn);
                 // A migration may have created the events table.
                 advance(&head, current_head(&conn));
             }
-            WriteOp::Append {
-                stream,
-                expected,
-                events,
-                reply,
-            } => {
-                carried = commit_group(&mut conn, &rx, (stream, expected, events, reply), &head);
-            }
+            Err(_) => {}
         }
     }
 }
@@ -99,42 +185,39 @@ fn advance(head: &watch::Sender<Position>, to: Position) {
     });
 }
 
-/// Group commit: opens one transaction, applies `first` and every append that arrives while the
-/// group is being written (each under its own savepoint, so one refused append does not fail the
-/// others), commits once, then answers every caller. Returns a non-append operation that was
-/// dequeued meanwhile, to run after the commit.
+/// Group commit: opens one transaction, applies `first` and every append or key write that
+/// arrives while the group is being written (each under its own savepoint, so one refused
+/// append does not fail the others), commits once, then answers every caller. Returns an
+/// operation of another kind that was dequeued meanwhile, to run after the commit.
 fn commit_group(
     conn: &mut Connection,
     rx: &mpsc::Receiver<WriteOp>,
-    first: (String, ExpectedVersion, Vec<NewEvent>, Reply),
+    first: Grouped,
     head: &watch::Sender<Position>,
 ) -> Option<WriteOp> {
     let mut carried = None;
-    let mut replies: Vec<(Reply, Result<AppendResult, StoreError>)> = Vec::new();
+    let mut answers: Vec<Answer> = Vec::new();
     let mut next = Some(first);
+    let mut unstarted: Option<Grouped> = None;
     let outcome = (|| -> Result<(), StoreError> {
-        let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        while let Some((stream, expected, events, reply)) = next.take() {
-            let mut sp = tx.savepoint()?;
-            let r = append_one(&sp, &stream, expected, &events);
-            if r.is_ok() {
-                sp.commit()?;
-            } else {
-                sp.rollback()?;
+        let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        {
+            Ok(tx) => tx,
+            Err(e) => {
+                unstarted = next.take();
+                return Err(e.into());
             }
-            replies.push((reply, r));
-            if replies.len() >= MAX_GROUP {
+        };
+        while let Some(op) = next.take() {
+            answers.push(op.apply(&mut tx)?);
+            if answers.len() >= MAX_GROUP {
                 break;
             }
-            match rx.try_recv() {
-                Ok(WriteOp::Append {
-                    stream,
-                    expected,
-                    events,
-                    reply,
-                }) => next = Some((stream, expected, events, reply)),
-                Ok(other) => carried = Some(other),
-                Err(_) => {}
+            if let Ok(op) = rx.try_recv() {
+                match Grouped::from_op(op) {
+                    Ok(grouped) => next = Some(grouped),
+                    Err(other) => carried = Some(other),
+                }
             }
         }
         tx.commit()?;
@@ -142,13 +225,9 @@ fn commit_group(
     })();
     match outcome {
         Ok(()) => {
-            let top = replies
-                .iter()
-                .filter_map(|(_, r)| r.as_ref().ok())
-                .map(|r| r.position)
-                .max();
-            for (reply, r) in replies {
-                let _ = reply.send(r);
+            let top = answers.iter().filter_map(Answer::position).max();
+            for answer in answers {
+                answer.send();
             }
             if let Some(top) = top {
                 advance(head, top);
@@ -158,14 +237,43 @@ fn commit_group(
             // Nothing of the group was committed: every caller gets the failure.
             tracing::error!(error = %e, "sqlite group commit failed");
             let msg = e.to_string();
-            // `next` still holds the first append if the transaction could not even begin.
-            let unstarted = next.map(|(.., reply)| reply);
-            for reply in replies.into_iter().map(|(reply, _)| reply).chain(unstarted) {
-                let _ = reply.send(Err(StoreError::Io(std::io::Error::other(msg.clone()))));
+            for answer in answers {
+                answer.fail(&msg);
+            }
+            if let Some(op) = unstarted {
+                let err = || StoreError::Io(std::io::Error::other(msg.clone()));
+                match op {
+                    Grouped::Append(.., reply) => {
+                        let _ = reply.send(Err(err()));
+                    }
+                    Grouped::Keys(_, reply) => {
+                        let _ = reply.send(Err(err()));
+                    }
+                }
             }
         }
     }
     carried
+}
+
+/// Stores each key unless one is stored under its id; the stored key of every id.
+fn put_keys(
+    conn: &Connection,
+    keys: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO data_keys (key_id, wrapped, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key_id) DO NOTHING",
+    )?;
+    let mut select = conn.prepare_cached("SELECT wrapped FROM data_keys WHERE key_id = ?1")?;
+    let mut stored = Vec::with_capacity(keys.len());
+    for (id, wrapped) in keys {
+        insert.execute(rusqlite::params![id, wrapped, now])?;
+        let key: Vec<u8> = select.query_row([&id], |r| r.get(0))?;
+        stored.push((id, key));
+    }
+    Ok(stored)
 }
 
 fn append_one(
