@@ -7,7 +7,7 @@
 #
 # BIN_DIR holds `pawpost` and `pawpost-loadgen` (e.g. $CARGO_TARGET_DIR/release). PostgreSQL
 # runs use a fresh database on $PAWPOST_LOAD_PG_URL (default postgres://postgres@127.0.0.1:5432)
-# and drop it afterwards.
+# and drop it afterwards. PAWPOST_LOAD_KEEP=DIR keeps the server's logs in DIR.
 set -euo pipefail
 
 backend="${1:?usage: scripts/load.sh sqlite|postgres BIN_DIR [loadgen options]}"
@@ -25,6 +25,10 @@ cleanup() {
   fi
   if [ -n "$pg_db" ]; then
     psql "$pg_base/postgres" -qc "drop database if exists $pg_db with (force)" >/dev/null 2>&1 || true
+  fi
+  if [ -n "${PAWPOST_LOAD_KEEP:-}" ]; then
+    mkdir -p "$PAWPOST_LOAD_KEEP"
+    cp "$work"/server.out "$work"/server.err "$PAWPOST_LOAD_KEEP/" 2>/dev/null || true
   fi
   rm -rf "$work"
 }
