@@ -21,6 +21,7 @@ mod error;
 pub mod messages;
 mod participation;
 mod registration;
+mod retry;
 mod role;
 mod settle;
 pub mod sync;

@@ -60,8 +60,14 @@ impl App {
         Ok(conversation)
     }
 
-    /// The conversations `user` currently takes part in (their ids).
+    /// The conversations `user` currently takes part in (their ids); tried again for a while
+    /// when the database is unavailable (a connection that cannot join its groups would miss
+    /// every push).
     pub async fn active_conversations(&self, user: &UserId) -> AppResult<Vec<String>> {
+        crate::retry::while_unavailable(|| self.active_conversations_once(user)).await
+    }
+
+    async fn active_conversations_once(&self, user: &UserId) -> AppResult<Vec<String>> {
         let user = user.to_string();
         self.query(move |tx| {
             Box::pin(async move {

@@ -4,8 +4,6 @@
 //! [`App::register`] explicitly (the HTTP API in a layer before its handlers, the hub when a
 //! connection opens). Remembered per process, so later calls cost a set look-up.
 
-use std::time::Duration;
-
 use chrono::Utc;
 use pawpost_domain::values::DisplayName;
 use pawpost_domain::{UserCommand, UserId};
@@ -13,28 +11,12 @@ use pawpost_projections::queries;
 
 use crate::{command_id, Actor, App, AppError, AppResult, ErrorKind, Projection};
 
-/// Tries of a registration while the database is out of reach or saturated (a burst of new
-/// connections): the command is idempotent, so a retry records the profile at most once.
-const REGISTER_ATTEMPTS: u32 = 6;
-/// The first pause between tries; doubled each time (≈ 3 s in all).
-const REGISTER_BACKOFF: Duration = Duration::from_millis(50);
-
 impl App {
     /// Records `actor`'s profile from their token if pawpost has none yet, trying again for a
-    /// few seconds while the database is unavailable.
+    /// while when the database is unavailable (the command is idempotent: recorded at most
+    /// once).
     pub async fn register(&self, actor: &Actor) -> AppResult<()> {
-        let mut pause = REGISTER_BACKOFF;
-        let mut attempt = 1;
-        loop {
-            match self.register_once(actor).await {
-                Err(e) if e.kind == ErrorKind::Unavailable && attempt < REGISTER_ATTEMPTS => {
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                    attempt += 1;
-                }
-                done => return done,
-            }
-        }
+        crate::retry::while_unavailable(|| self.register_once(actor)).await
     }
 
     async fn register_once(&self, actor: &Actor) -> AppResult<()> {
