@@ -11,10 +11,8 @@ use std::time::Duration;
 use chrono::Utc;
 use pawpost_codec::EventCodec;
 use pawpost_commands::{CommandError, CommandHandler, CommandMeta, Outcome};
-use pawpost_domain::values::{ConversationTitle, MessageBody, MessageKind};
-use pawpost_domain::{
-    ConversationCommand, ConversationId, ConversationState, DomainError, MessageId, UserId,
-};
+use pawpost_domain::values::ConversationTitle;
+use pawpost_domain::{ConversationCommand, ConversationId, ConversationState, DomainError};
 use pawpost_store::{EventStore, KeyRing, MasterKey};
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -22,37 +20,17 @@ use uuid::Uuid;
 #[macro_use]
 mod common;
 use common::Interleaved;
+use common::{send, user};
 
 type Handler = CommandHandler<ConversationState>;
 type Answer = Result<Outcome<ConversationState>, CommandError>;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
-fn user(s: &str) -> UserId {
-    UserId::parse(s).unwrap()
-}
-
 fn meta(actor: &str) -> CommandMeta {
     CommandMeta {
         actor_id: Some(actor.into()),
         ..Default::default()
-    }
-}
-
-fn send(actor: &str, text: &str) -> ConversationCommand {
-    ConversationCommand::SendMessage {
-        message_id: MessageId::from_uuid(Uuid::now_v7()),
-        actor: user(actor),
-        kind: MessageKind::Text,
-        body: Some(MessageBody::parse(text).unwrap()),
-        attachments: vec![],
-        location: None,
-        reply_to: None,
-        forward: None,
-        mentions: vec![],
-        temp_id: None,
-        blocked_by_other: false,
-        at: Utc::now(),
     }
 }
 

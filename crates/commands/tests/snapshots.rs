@@ -8,39 +8,17 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use pawpost_codec::EventCodec;
 use pawpost_commands::{CommandHandler, CommandMeta};
-use pawpost_domain::values::{ConversationTitle, MessageBody, MessageKind};
-use pawpost_domain::{
-    Aggregate, ConversationCommand, ConversationId, ConversationState, MessageId, UserId,
-};
+use pawpost_domain::values::ConversationTitle;
+use pawpost_domain::{Aggregate, ConversationCommand, ConversationId, ConversationState};
 use pawpost_store::{EventStore, KeyRing, MasterKey};
 use uuid::Uuid;
 
 #[macro_use]
 mod common;
+use common::{send, user};
 
 type Handler = CommandHandler<ConversationState>;
 const SCHEMA: u32 = ConversationState::SNAPSHOT_SCHEMA;
-
-fn user(s: &str) -> UserId {
-    UserId::parse(s).unwrap()
-}
-
-fn send(actor: &str, text: &str) -> ConversationCommand {
-    ConversationCommand::SendMessage {
-        message_id: MessageId::from_uuid(Uuid::now_v7()),
-        actor: user(actor),
-        kind: MessageKind::Text,
-        body: Some(MessageBody::parse(text).unwrap()),
-        attachments: vec![],
-        location: None,
-        reply_to: None,
-        forward: None,
-        mentions: vec![],
-        temp_id: None,
-        blocked_by_other: false,
-        at: Utc::now(),
-    }
-}
 
 /// A group with `messages` messages, written by a handler that snapshots every 10 events.
 async fn long_group(store: &Arc<dyn EventStore>, messages: usize) -> (EventCodec, String) {

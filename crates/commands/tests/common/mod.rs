@@ -1,5 +1,5 @@
 //! Test doubles shared by the command tests.
-#![allow(dead_code, unused_macros)]
+#![allow(dead_code, unused_macros, clippy::unwrap_used)]
 
 /// Runs each named test function on SQLite and on PostgreSQL.
 macro_rules! both {
@@ -24,8 +24,34 @@ macro_rules! both {
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use chrono::Utc;
+use pawpost_domain::values::{MessageBody, MessageKind};
+use pawpost_domain::{ConversationCommand, MessageId, UserId};
 use pawpost_store::EventStore;
 use uuid::Uuid;
+
+/// A user id from a literal.
+pub fn user(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+
+/// A fresh text message from `actor`.
+pub fn send(actor: &str, text: &str) -> ConversationCommand {
+    ConversationCommand::SendMessage {
+        message_id: MessageId::from_uuid(Uuid::now_v7()),
+        actor: user(actor),
+        kind: MessageKind::Text,
+        body: Some(MessageBody::parse(text).unwrap()),
+        attachments: vec![],
+        location: None,
+        reply_to: None,
+        forward: None,
+        mentions: vec![],
+        temp_id: None,
+        blocked_by_other: false,
+        at: Utc::now(),
+    }
+}
 
 /// A store that lets another writer append just before the next append of the code under test:
 /// the deterministic version of "another node got there first".
